@@ -1,0 +1,14 @@
+"""Real names in the back end, pseudonyms in the front end."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from identity.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The WSGI application: `gunicorn 'identity:create_app()'`."""
+    from identity.app import build_app
+
+    return build_app(settings or Settings.from_env())

@@ -1,0 +1,68 @@
+"""HTTP only: blueprints, request conventions, errors. The domain work is in identity.services."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask_smorest import Api, Blueprint
+
+from identity.api import accounts, health, registrations
+from identity.api.auth import rate_limit_key
+from identity.api.problems import problem, register_error_handlers
+from identity.api.transactions import init_transactions
+from identity.errors import ValidationFailed
+from identity.extensions import limiter
+from identity.metrics import init_metrics
+from identity.schema_state import schema_is_current
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+# Routes that also take application/x-www-form-urlencoded, as RFC 7662 and RFC 7009 specify.
+FORM_ENDPOINTS: set[str] = set()
+UNGUARDED_BLUEPRINTS = ("health", "api-docs")
+
+
+class IdentityApi(Api):
+    """flask-smorest's Api, with our problem+json errors instead of its own JSON errors."""
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+
+def init_api(app: Flask) -> Api:
+    api = IdentityApi(app, spec_kwargs={"info": {"description": (
+        "Real names in the back end, pseudonyms in the front end. Platforms register people "
+        "under verified real names and receive only a per-platform pseudonym.")}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "description": "An API key issued by an operator"})
+    for blueprint in (registrations.blp, accounts.blp, *extra_blueprints()):
+        limiter.limit(app.config["IDENTITY_RATE_LIMIT"], key_func=rate_limit_key)(blueprint)
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.blp)
+    app.extensions["identity_api"] = api
+    register_error_handlers(app)
+    init_transactions(app)
+    init_metrics(app)
+
+    @app.before_request
+    def _guard() -> Response | None:
+        if request.blueprint in UNGUARDED_BLUEPRINTS or request.endpoint is None:
+            return None
+        if not schema_is_current(app):
+            return problem(503, "service_unavailable", "Service unavailable",
+                           "The database schema is behind this version of the service; "
+                           "run `identity-admin db upgrade`.")
+        if request.method in BODY_METHODS and request.content_length != 0 and request.get_data(cache=True):
+            if request.endpoint in FORM_ENDPOINTS and request.mimetype == "application/x-www-form-urlencoded":
+                return None
+            if request.mimetype != "application/json":
+                return problem(415, "unsupported_media_type", "Unsupported media type",
+                               "Requests with a body must be Content-Type: application/json.")
+            if not isinstance(request.get_json(silent=True), dict):
+                raise ValidationFailed({"body": ["The body must be a JSON object."]})
+        return None
+
+    return api
+
+
+def extra_blueprints() -> list[Blueprint]:
+    """Blueprints of later features (tokens, sanctions) register here."""
+    return []

@@ -1,0 +1,70 @@
+"""/v1/accounts: read, list, close, and the person's personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.context import current_keyring, principal
+from identity.api.presenters import account_body
+from identity.api.schemas import (
+    AccountListSchema,
+    AccountQuerySchema,
+    AccountSchema,
+    PersonalDataSchema,
+    ProblemSchema,
+)
+from identity.api.transactions import writes
+from identity.clock import utc_now
+from identity.extensions import db
+from identity.services import accounts
+
+blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
+                description="A platform's accounts, known by pseudonym.")
+
+
+@blp.route("/<string:pseudonym>", methods=["GET"])
+@blp.doc(security=BEARER_SECURITY, summary="Read an account")
+@require_scope("accounts:read")
+@blp.response(200, AccountSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+def get_account(pseudonym: str) -> Any:
+    now = utc_now()
+    account = accounts.get_account(db.session(), principal().platform_id, pseudonym)
+    return account_body(accounts.view(db.session(), current_keyring(), account, now))
+
+
+@blp.route("", methods=["GET"])
+@blp.doc(security=BEARER_SECURITY, summary="Find this platform's accounts by external_ref")
+@require_scope("accounts:read")
+@blp.arguments(AccountQuerySchema, location="query")
+@blp.response(200, AccountListSchema)
+def list_accounts(query: dict[str, Any]) -> Any:
+    now, keyring = utc_now(), current_keyring()
+    found = accounts.list_by_external_ref(db.session(), principal().platform_id, query["external_ref"])
+    return {"items": [account_body(accounts.view(db.session(), keyring, a, now)) for a in found]}
+
+
+@blp.route("/<string:pseudonym>", methods=["DELETE"])
+@blp.doc(security=BEARER_SECURITY, summary="Close an account",
+         description="Closes the account. When the person has no other open account anywhere and no "
+                     "sanction keeps it, their identity data is erased by destroying its key.")
+@require_scope("accounts:write")
+@blp.response(204)
+@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+def close_account(pseudonym: str) -> Any:
+    accounts.close(db.session(), current_keyring(), principal(), pseudonym, utc_now())
+    return None
+
+
+@blp.route("/<string:pseudonym>/personal-data", methods=["GET"])
+@blp.doc(security=BEARER_SECURITY, summary="What the service holds about the person (access request)")
+@writes
+@require_scope("accounts:read")
+@blp.response(200, PersonalDataSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@blp.alt_response(410, schema=ProblemSchema, description="identity_erased")
+def personal_data(pseudonym: str) -> Any:
+    return accounts.personal_data(db.session(), current_keyring(), principal(), pseudonym, utc_now())

@@ -1,0 +1,77 @@
+"""POST /v1/registrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.context import current_keyring, principal, runtime
+from identity.api.idempotent import idempotent
+from identity.api.presenters import account_body
+from identity.api.schemas import AccountSchema, ProblemSchema, RegistrationSchema
+from identity.clock import utc_now
+from identity.errors import RegistrationRefused
+from identity.extensions import db
+from identity.metrics import REGISTRATIONS
+from identity.services import accounts, audit, registration
+from identity.verifiers import OfflineVerifier
+
+blp = Blueprint("registrations", __name__, url_prefix="/v1/registrations",
+                description="Register a person under a verified real name; get back a pseudonym.")
+
+
+def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
+    document, consent = body["id_document"], body["consent"]
+    return registration.RegistrationRequest(
+        real_name=body["real_name"], id_type=document["type"], id_number=document["number"],
+        issuing_country=document.get("issuing_country"), phone=body.get("phone"),
+        external_ref=body.get("external_ref"), notice_version=consent["notice_version"],
+        accepted_at=consent["accepted_at"], guardian_consent=consent.get("guardian_consent"))
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(security=BEARER_SECURITY, summary="Register a person")
+@require_scope("registrations:write")
+@idempotent
+@blp.arguments(RegistrationSchema)
+@blp.response(201, AccountSchema, headers={"Location": {"schema": {"type": "string"}}})
+@blp.alt_response(409, schema=ProblemSchema, description="duplicate_identity")
+@blp.alt_response(403, schema=ProblemSchema, description="registration_refused")
+@blp.alt_response(422, schema=ProblemSchema, description="validation_failed, guardian_consent_required, "
+                  "age_requirement_not_met, identity_not_verified")
+@blp.alt_response(503, schema=ProblemSchema, description="verification_unavailable")
+def register(body: dict[str, Any]) -> Any:
+    caller, now = principal(), utc_now()
+    try:
+        prepared = registration.prepare(_request_from(body), caller, now)
+        verifier = runtime().verifier
+        if not isinstance(verifier, OfflineVerifier):
+            # Answer refusals and duplicates before asking the authority, then end the read
+            # transaction: no database transaction stays open across the remote call.
+            registration.precheck(db.session(), current_keyring(), caller, prepared, now)
+            db.session.commit()
+        verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
+        keyring = current_keyring()
+        account = registration.register(db.session(), keyring, caller, prepared, verification, now)
+        view = accounts.view(db.session(), keyring, account, now)
+    except RegistrationRefused as refused:
+        _audit_refusal(refused)
+        REGISTRATIONS.labels(outcome=refused.code).inc()
+        raise
+    except Exception as error:
+        REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
+        raise
+    REGISTRATIONS.labels(outcome="registered").inc()
+    return account_body(view), 201, {"Location": f"/v1/accounts/{account.pseudonym}"}
+
+
+def _audit_refusal(refused: RegistrationRefused) -> None:
+    """The request's own transaction rolls back; the refusal is recorded in one of its own."""
+    db.session.rollback()
+    caller = principal()
+    audit.record(db.session(), current_keyring(), actor=caller.actor, action="registration.refused",
+                 subject=refused.extra.get("_sanction_id"), details={"platform": caller.platform_id})
+    db.session.commit()
+

@@ -1,0 +1,42 @@
+"""One transaction per request: committed when the response is a success, rolled back otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, g, request
+
+from identity.db import set_read_only
+from identity.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def writes(view: F) -> F:
+    """Mark a GET view that writes (an audit event) so SQLite begins it as a write transaction."""
+    view._identity_writes = True  # type: ignore[attr-defined]
+    return view
+
+
+def init_transactions(app: Flask) -> None:
+    @app.before_request
+    def _choose_transaction_mode() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        read_only = request.method in SAFE_METHODS and not getattr(view, "_identity_writes", False)
+        g.read_only_token = set_read_only(read_only)
+
+    @app.after_request
+    def _commit_or_roll_back(response: Response) -> Response:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def _reset_mode(_error: BaseException | None) -> None:
+        token = g.pop("read_only_token", None)
+        if token is not None:
+            token.var.reset(token)

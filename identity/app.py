@@ -1,0 +1,47 @@
+"""Assembling the Flask application from settings."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from identity.db import configure_engine, engine_options
+from identity.extensions import db, limiter, migrate
+from identity.logging_setup import configure_logging
+from identity.runtime import build_runtime
+from identity.schema_state import MIGRATIONS_DIR
+from identity.settings import Settings
+
+
+def build_app(settings: Settings) -> Flask:
+    configure_logging(settings.log_level)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask("identity", instance_path=str(settings.instance_path))
+    app.config.update(
+        TESTING=settings.testing,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        API_TITLE="Identity service",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        IDENTITY_RATE_LIMIT=settings.rate_limit,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    limiter.init_app(app)
+    app.extensions["identity"] = build_runtime(settings)
+
+    from identity.api import init_api
+    from identity.cli import init_cli
+
+    init_api(app)
+    init_cli(app)
+    return app

@@ -1,0 +1,60 @@
+"""`identity-admin platforms create|list|disable`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from identity.cli.output import Outcome, keyring, operator_command
+from identity.clock import rfc3339
+from identity.errors import OperatorError
+from identity.extensions import db
+from identity.models import Platform
+from identity.services import platforms
+
+group = AppGroup("platforms", help="Onboard and manage platforms.")
+
+
+def _platform_json(platform: Platform) -> dict[str, object]:
+    return {"id": platform.id, "name": platform.name, "status": platform.status, "policy": platform.policy,
+            "created_at": rfc3339(platform.created_at)}
+
+
+@group.command("create")
+@click.argument("name")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
+              help='JSON policy: {"min_age": 18, "max_accounts_per_person": 1, "phone": "optional"}')
+@operator_command
+def create(name: str, policy_file: Path | None) -> Outcome:
+    """Onboard a platform; prints its id."""
+    data = None
+    if policy_file is not None:
+        try:
+            data = json.loads(policy_file.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise OperatorError(f"cannot read policy file: {error.strerror}") from None
+        except ValueError:
+            raise OperatorError("the policy file is not valid JSON") from None
+    platform = platforms.create_platform(db.session(), keyring(), name, platforms.parse_policy(data))
+    return Outcome(f"created platform {platform.id} ({platform.name})", _platform_json(platform))
+
+
+@group.command("list")
+@operator_command
+def list_() -> Outcome:
+    """Every platform, oldest first."""
+    rows = platforms.list_platforms(db.session())
+    text = "\n".join(f"{p.id}  {p.status:<8}  {p.name}" for p in rows) or "no platforms"
+    return Outcome(text, {"platforms": [_platform_json(p) for p in rows]})
+
+
+@group.command("disable")
+@click.argument("platform_id")
+@operator_command
+def disable(platform_id: str) -> Outcome:
+    """Disable a platform: its keys stop working at once."""
+    platform = platforms.disable_platform(db.session(), keyring(), platform_id)
+    return Outcome(f"disabled platform {platform.id}", _platform_json(platform))

@@ -1,0 +1,14 @@
+"""Time in one place, so tests can pin it and every timestamp is tz-aware UTC."""
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """`2026-11-28T10:00:00Z`: seconds precision, UTC, as the contract writes times."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")

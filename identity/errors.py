@@ -1,0 +1,99 @@
+"""The domain's exceptions.
+
+Each known error carries the contract's `code` and HTTP `status`, so the API layer can
+turn it into a problem+json response without knowing the domain. Messages are written
+for the caller and must never contain a submitted name, document number, phone number
+or key: they describe the rule, not the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class DomainError(Exception):
+    """A known failure with a contract error code."""
+
+    code: str = "internal_error"
+    status: int = 500
+    title: str = "Internal server error"
+
+    def __init__(self, detail: str | None = None, *, extra: Mapping[str, Any] | None = None) -> None:
+        self.detail = detail or self.title
+        self.extra: dict[str, Any] = dict(extra or {})
+        super().__init__(self.detail)
+
+
+class ValidationFailed(DomainError):
+    code, status, title = "validation_failed", 422, "The request body is not valid"
+
+    def __init__(self, errors: Mapping[str, Sequence[str]], detail: str | None = None) -> None:
+        super().__init__(detail or "One or more fields are not valid.")
+        self.errors = {path: list(messages) for path, messages in errors.items()}
+
+
+class GuardianConsentRequired(DomainError):
+    code, status, title = "guardian_consent_required", 422, "Guardian consent is required"
+
+
+class AgeRequirementNotMet(DomainError):
+    code, status, title = "age_requirement_not_met", 422, "The platform's minimum age is not met"
+
+
+class DuplicateIdentity(DomainError):
+    code, status, title = "duplicate_identity", 409, "The person already holds the maximum number of accounts"
+
+
+class RegistrationRefused(DomainError):
+    code, status, title = "registration_refused", 403, "Registration refused"
+
+
+class IdentityNotVerified(DomainError):
+    code, status, title = "identity_not_verified", 422, "The verification authority did not confirm the identity"
+
+
+class VerificationUnavailable(DomainError):
+    code, status, title = "verification_unavailable", 503, "The verification authority is unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 30) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class NotFound(DomainError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class IdentityErased(DomainError):
+    code, status, title = "identity_erased", 410, "The identity data has been erased"
+
+
+class AccountRestricted(DomainError):
+    code, status, title = "account_restricted", 403, "The account may not do this"
+
+
+class IdempotencyKeyReused(DomainError):
+    code, status, title = "idempotency_key_reused", 422, "Idempotency key reused with a different request"
+
+
+class Unauthorized(DomainError):
+    code, status, title = "unauthorized", 401, "Authentication required"
+
+
+class Forbidden(DomainError):
+    code, status, title = "forbidden", 403, "Forbidden"
+
+
+class Conflict(DomainError):
+    """A state conflict not covered by a more specific code (e.g. lifting a lifted sanction)."""
+
+    code, status, title = "conflict", 409, "Conflict"
+
+
+class OperatorError(Exception):
+    """A failure of an admin command, reported to the operator as one line."""
+
+
+class KeyringError(Exception):
+    """The keyring cannot be loaded or used (missing root key, unknown key version)."""

@@ -1,0 +1,37 @@
+"""Random public identifiers: a prefix and 128 random bits in lowercase Crockford base32."""
+
+import secrets
+
+CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_LENGTH = 26  # ceil(128 / 5)
+
+
+def random_id(prefix: str, bits: int = 128) -> str:
+    value = secrets.randbits(bits)
+    chars = []
+    for _ in range(_LENGTH):
+        chars.append(CROCKFORD[value & 31])
+        value >>= 5
+    return prefix + "".join(reversed(chars))
+
+
+def looks_like(prefix: str, value: str) -> bool:
+    """Cheap syntax check so malformed ids are answered 404 without a query."""
+    body = value[len(prefix):]
+    return value.startswith(prefix) and len(body) == _LENGTH and all(c in CROCKFORD for c in body)
+
+
+def new_pseudonym() -> str:
+    return random_id("psn_")
+
+
+def new_platform_id() -> str:
+    return random_id("plt_")
+
+
+def new_sanction_id() -> str:
+    return random_id("snc_")
+
+
+def new_key_id() -> str:
+    return random_id("key_")

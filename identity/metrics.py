@@ -1,0 +1,58 @@
+"""Prometheus metrics. Labels are route templates and outcome codes: never a path, a pseudonym,
+or anything a person submitted.
+
+Under gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR (config/gunicorn.conf.py
+does) so that /metrics adds up every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+HTTP_REQUESTS = Counter("identity_http_requests_total", "HTTP requests answered",
+                        ["method", "route", "status"])
+HTTP_LATENCY = Histogram("identity_http_request_duration_seconds", "Time to answer a request", ["route"],
+                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+REGISTRATIONS = Counter("identity_registrations_total", "Registration outcomes", ["outcome"])
+TOKENS = Counter("identity_tokens_total", "Token operations", ["operation", "outcome"])
+
+
+def _route_label() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else "unmatched"
+
+
+def init_metrics(app: Flask) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.get("request_started")
+        route = _route_label()
+        if started is not None:
+            HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
+        HTTP_REQUESTS.labels(method=request.method, route=route, status=str(response.status_code)).inc()
+        return response
+
+
+def metrics_response() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        payload = generate_latest(registry)
+    else:
+        payload = generate_latest()
+    return Response(payload, mimetype=CONTENT_TYPE_LATEST)

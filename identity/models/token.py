@@ -1,0 +1,18 @@
+"""Revoked token ids, kept only until the token would have expired anyway."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from identity.models.base import Base, UTCDateTime
+
+
+class RevokedToken(Base):
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform_id: Mapped[str] = mapped_column(String(30))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,55 @@
+"""The per-process collaborators the API and CLI hand to services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
+from identity.crypto.secrets import SecretHasher
+from identity.services.authentication import ApiKeyAuthenticator
+from identity.services.keyring import KeyringCache
+from identity.settings import Settings
+from identity.verifiers import Verifier, build_verifier
+
+log = logging.getLogger("identity")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    keyring_cache: KeyringCache
+    hasher: SecretHasher
+    authenticator: ApiKeyAuthenticator
+    verifier: Verifier
+
+    @property
+    def root_keys(self) -> RootKeys:
+        return self.keyring_cache.root_keys
+
+    def reload_root_keys(self) -> None:
+        self.keyring_cache = KeyringCache(load_root_keys(self.settings.root_key_file))
+
+
+def obtain_root_keys(settings: Settings) -> RootKeys:
+    """Load the root key file; on the embedded defaults, generate a development one, loudly."""
+    path = settings.root_key_file
+    if not path.exists() and settings.root_key_file_is_default:
+        keys = generate_root_key_file(path)
+        log.warning("GENERATED A DEVELOPMENT ROOT KEY at %s. Anyone with this file can decrypt the keyring. "
+                    "In production set IDENTITY_ROOT_KEY_FILE to a key kept outside the database host.", path)
+        return keys
+    return load_root_keys(path)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    hasher = SecretHasher(time_cost=settings.argon2.time_cost, memory_cost_kib=settings.argon2.memory_cost_kib,
+                          parallelism=settings.argon2.parallelism)
+    return Runtime(
+        settings=settings,
+        keyring_cache=KeyringCache(obtain_root_keys(settings)),
+        hasher=hasher,
+        authenticator=ApiKeyAuthenticator(hasher),
+        verifier=build_verifier(settings.verifier, url=settings.verifier_url,
+                                timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries),
+    )

@@ -1,0 +1,130 @@
+"""Reading and closing accounts, and answering a person's access request.
+
+A platform only ever reaches its own accounts: every lookup is by (platform, pseudonym), and
+another platform's pseudonym is answered exactly as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from identity import documents
+from identity.crypto.keyring import Keyring
+from identity.errors import IdentityErased, NotFound
+from identity.ids import looks_like
+from identity.models import Account, Person, Sanction
+from identity.models.person import ACCOUNT_ACTIVE, ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
+from identity.services import audit, epochs, sanctions, vault
+from identity.services.authentication import Principal
+
+RETENTION_RULE = (
+    "Held while the person has an open account on any platform, or while a sanction applies to them. "
+    "When the last account is closed and nothing holds the data, it is erased by destroying the "
+    "person's data key. A blacklist keeps only the document's blind index and the encrypted document "
+    "number, for as long as the blacklist lasts."
+)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account: Account
+    status: str
+    adult: bool
+    restrictions: list[Sanction]
+
+
+def get_account(session: Session, platform_id: str, pseudonym: str) -> Account:
+    if not looks_like("psn_", pseudonym):
+        raise NotFound("No such account.")
+    account = session.scalar(select(Account).where(Account.pseudonym == pseudonym,
+                                                   Account.platform_id == platform_id))
+    if account is None:
+        raise NotFound("No such account.")
+    return account
+
+
+def is_adult(keyring: Keyring, person: Person, today: Any) -> bool:
+    """`adult` is stored once true; a minor's birth date is read (decrypted) to see if they came of age."""
+    if person.adult:
+        return True
+    if person.state != PERSON_ACTIVE:
+        return False
+    birth = vault.open_birth_date(keyring, person)
+    return birth is not None and documents.age_on(birth, today) >= 18
+
+
+def view(session: Session, keyring: Keyring, account: Account, now: datetime) -> AccountView:
+    person = account.person
+    restrictions = sanctions.active_on_platform(session, person.id, account.platform_id, now)
+    if account.status == ACCOUNT_CLOSED:
+        status = "closed"
+    else:
+        status = "restricted" if restrictions else "active"
+    return AccountView(account=account, status=status, adult=is_adult(keyring, person, now.date()),
+                       restrictions=restrictions)
+
+
+def list_by_external_ref(session: Session, platform_id: str, external_ref: str) -> list[Account]:
+    return list(session.scalars(select(Account).where(Account.platform_id == platform_id,
+                                                      Account.external_ref == external_ref)
+                                .order_by(Account.created_at, Account.id)))
+
+
+def close(session: Session, keyring: Keyring, principal: Principal, pseudonym: str, now: datetime) -> Account:
+    """Close the account; erase the person when nothing else holds their data."""
+    account = get_account(session, principal.platform_id, pseudonym)
+    if account.status == ACCOUNT_CLOSED:
+        return account  # closing twice is not an error: DELETE is idempotent
+    account.status, account.slot, account.closed_at = ACCOUNT_CLOSED, None, now
+    session.flush()
+    epochs.bump(session, "access")  # tokens of this account stop introspecting as active at once
+    erased = erase_if_unheld(session, account.person, now)
+    audit.record(session, keyring, actor=principal.actor, action="account.closed", subject=account.pseudonym,
+                 details={"platform": principal.platform_id, "identity_erased": erased})
+    return account
+
+
+def erase_if_unheld(session: Session, person: Person, now: datetime) -> bool:
+    if person.state != PERSON_ACTIVE:
+        return False
+    still_open = session.scalar(select(Account.id).where(Account.person_id == person.id,
+                                                         Account.status == ACCOUNT_ACTIVE).limit(1))
+    if still_open is not None or sanctions.has_active_sanction(session, person.id, now):
+        return False
+    vault.shred(person)
+    person.state, person.erased_at = PERSON_ERASED, now
+    session.flush()
+    return True
+
+
+def personal_data(session: Session, keyring: Keyring, principal: Principal, pseudonym: str,
+                  now: datetime) -> dict[str, Any]:
+    """What the service holds about the person, masked as the contract says; every read is audited."""
+    account = get_account(session, principal.platform_id, pseudonym)
+    person = account.person
+    if person.state != PERSON_ACTIVE:
+        raise IdentityErased("The identity data behind this account has been erased.")
+    identity = vault.open_identity(keyring, person)
+    audit.record(session, keyring, actor=principal.actor, action="personal_data.read", subject=pseudonym,
+                 details={"platform": principal.platform_id}, now=now)
+    document: dict[str, Any] = {"type": identity.document.type,
+                                "number": documents.mask(identity.document.number)}
+    if identity.document.issuing_country:
+        document["issuing_country"] = identity.document.issuing_country
+    return {
+        "real_name": identity.real_name,
+        "id_document": document,
+        "phone": documents.mask(identity.phone) if identity.phone else None,
+        "consent": {"notice_version": account.consent_notice_version,
+                    "accepted_at": account.consent_accepted_at,
+                    "guardian_consent": account.guardian_consent},
+        "verification": {"level": account.verification_level, "method": account.verification_method,
+                         "verified_at": account.verified_at},
+        "created_at": person.created_at,
+        "retention": RETENTION_RULE,
+    }

@@ -1,0 +1,134 @@
+"""Onboarding platforms, their policies, and the API keys an operator issues them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from identity.clock import utc_now
+from identity.crypto import secrets as key_secrets
+from identity.crypto.keyring import Keyring
+from identity.errors import OperatorError
+from identity.ids import new_key_id, new_platform_id
+from identity.models import ApiKey, Platform
+from identity.services import audit, epochs
+
+SCOPES = (
+    "registrations:write", "accounts:read", "accounts:write", "tokens:issue", "tokens:introspect",
+    "sanctions:read", "sanctions:write",
+)
+PHONE_POLICIES = ("forbidden", "optional", "required")
+OPERATOR = "operator:cli"
+
+
+@dataclass(frozen=True)
+class PlatformPolicy:
+    min_age: int | None = None
+    max_accounts_per_person: int = 1
+    phone: str = "forbidden"
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PolicySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    min_age = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=150))
+    max_accounts_per_person = fields.Integer(validate=validate.Range(min=1, max=100))
+    phone = fields.String(validate=validate.OneOf(PHONE_POLICIES))
+
+
+def parse_policy(data: Any) -> PlatformPolicy:
+    try:
+        loaded = PolicySchema().load(data if data is not None else {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {' '.join(map(str, msgs))}"
+                             for field, msgs in exc.normalized_messages().items())
+        raise OperatorError(f"invalid policy: {problems}") from None
+    return PlatformPolicy(**loaded)
+
+
+def policy_of(platform: Platform) -> PlatformPolicy:
+    return PlatformPolicy(**platform.policy)
+
+
+def create_platform(session: Session, keyring: Keyring, name: str, policy: PlatformPolicy) -> Platform:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise OperatorError("a platform name is 1 to 200 characters")
+    platform = Platform(id=new_platform_id(), name=name, policy=policy.as_json(), status="active",
+                        created_at=utc_now())
+    session.add(platform)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise OperatorError(f"a platform named {name!r} already exists") from None
+    audit.record(session, keyring, actor=OPERATOR, action="platform.created", subject=platform.id,
+                 details={"policy": policy.as_json()})
+    return platform
+
+
+def list_platforms(session: Session) -> list[Platform]:
+    return list(session.scalars(select(Platform).order_by(Platform.created_at, Platform.id)))
+
+
+def get_platform(session: Session, platform_id: str) -> Platform:
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise OperatorError(f"no platform {platform_id}")
+    return platform
+
+
+def disable_platform(session: Session, keyring: Keyring, platform_id: str) -> Platform:
+    platform = get_platform(session, platform_id)
+    if platform.status != "disabled":
+        platform.status, platform.disabled_at = "disabled", utc_now()
+        epochs.bump(session, "auth")
+        audit.record(session, keyring, actor=OPERATOR, action="platform.disabled", subject=platform.id)
+    return platform
+
+
+def parse_scopes(raw: str) -> list[str]:
+    scopes = [s.strip() for s in raw.split(",") if s.strip()]
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise OperatorError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    if not scopes:
+        raise OperatorError("give at least one scope")
+    return sorted(set(scopes), key=SCOPES.index)
+
+
+def issue_api_key(session: Session, keyring: Keyring, hasher: key_secrets.SecretHasher, platform_id: str,
+                  scopes: list[str]) -> tuple[ApiKey, str]:
+    """Returns the row and the key itself, which is never stored and cannot be shown again."""
+    platform = get_platform(session, platform_id)
+    if platform.status != "active":
+        raise OperatorError(f"platform {platform_id} is disabled")
+    key_id, secret = new_key_id(), key_secrets.new_secret()
+    row = ApiKey(id=key_id, platform_id=platform.id, secret_hash=hasher.hash(secret), scopes=" ".join(scopes),
+                 created_at=utc_now())
+    session.add(row)
+    session.flush()
+    audit.record(session, keyring, actor=OPERATOR, action="api_key.issued", subject=key_id,
+                 details={"platform": platform.id, "scopes": scopes})
+    return row, key_secrets.format_api_key(key_id, secret)
+
+
+def revoke_api_key(session: Session, keyring: Keyring, key_id: str) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise OperatorError(f"no API key {key_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utc_now()
+        epochs.bump(session, "auth")
+        audit.record(session, keyring, actor=OPERATOR, action="api_key.revoked", subject=key_id,
+                     details={"platform": row.platform_id})
+    return row

@@ -1,0 +1,129 @@
+"""The only code that sees identity data in clear.
+
+Envelope encryption: each person has a random 256-bit data key (DEK); their fields are
+sealed under it with AES-256-GCM, and the DEK is wrapped by the primary `data` key of the
+keyring (the key-encryption key), whose version the wrapped blob records. Associated data
+binds every ciphertext to its person and field. The document is also reduced to a keyed
+blind index, so the same person is found without decrypting anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from identity.crypto import envelope
+from identity.crypto.blind_index import document_index
+from identity.crypto.keyring import Keyring
+from identity.documents import Document
+from identity.models import Person
+
+
+@dataclass(frozen=True)
+class Identity:
+    real_name: str
+    document: Document
+    phone: str | None
+
+
+def _aad(person_id: uuid.UUID, field: str) -> bytes:
+    return f"identity/person/{person_id}/{field}".encode()
+
+
+def index_candidates(keyring: Keyring, document: Document) -> dict[int, bytes]:
+    """The document's blind index under every usable index key, primary first.
+
+    During an index-key rotation a person's index may be under the old or the new key;
+    looking up all of them keeps duplicates and blacklisted people found throughout.
+    """
+    material = document.index_material()
+    return {version: document_index(key, material) for version, key in keyring.versions("index").items()}
+
+
+def _document_json(document: Document) -> bytes:
+    return json.dumps({"type": document.type, "number": document.number,
+                       "issuing_country": document.issuing_country,
+                       "birth_date": document.birth_date.isoformat() if document.birth_date else None},
+                      separators=(",", ":")).encode()
+
+
+def _document_from_json(raw: bytes) -> Document:
+    data = json.loads(raw)
+    birth = data.get("birth_date")
+    return Document(type=data["type"], number=data["number"], issuing_country=data.get("issuing_country"),
+                    birth_date=date.fromisoformat(birth) if birth else None)
+
+
+def seal_identity(keyring: Keyring, person_id: uuid.UUID, identity: Identity) -> dict[str, Any]:
+    """Column values for a new person row: ciphertexts, wrapped DEK and blind index."""
+    kek_version, kek = keyring.primary("data")
+    index_version, index_key = keyring.primary("index")
+    dek = envelope.new_key()
+    birth = identity.document.birth_date
+    return {
+        "dek_wrapped": envelope.wrap(kek, kek_version, dek, _aad(person_id, "dek")),
+        "dek_version": kek_version,
+        "name_ct": envelope.seal(dek, identity.real_name.encode(), _aad(person_id, "real_name")),
+        "document_ct": envelope.seal(dek, _document_json(identity.document), _aad(person_id, "document")),
+        "phone_ct": (envelope.seal(dek, identity.phone.encode(), _aad(person_id, "phone"))
+                     if identity.phone else None),
+        "birth_date_ct": (envelope.seal(dek, birth.isoformat().encode(), _aad(person_id, "birth_date"))
+                          if birth else None),
+        "doc_index": document_index(index_key, identity.document.index_material()),
+        "doc_index_version": index_version,
+    }
+
+
+def _dek(keyring: Keyring, person: Person) -> bytes:
+    if person.dek_wrapped is None:
+        raise envelope.DecryptionFailed()
+    kek = keyring.get("data", envelope.wrapped_version(person.dek_wrapped))
+    return envelope.unwrap(kek, person.dek_wrapped, _aad(person.id, "dek"))
+
+
+def seal_phone(keyring: Keyring, person: Person, phone: str) -> bytes:
+    return envelope.seal(_dek(keyring, person), phone.encode(), _aad(person.id, "phone"))
+
+
+def open_identity(keyring: Keyring, person: Person) -> Identity:
+    dek = _dek(keyring, person)
+    assert person.name_ct is not None and person.document_ct is not None
+    return Identity(
+        real_name=envelope.open_sealed(dek, person.name_ct, _aad(person.id, "real_name")).decode(),
+        document=open_document(keyring, person, dek=dek),
+        phone=(envelope.open_sealed(dek, person.phone_ct, _aad(person.id, "phone")).decode()
+               if person.phone_ct else None),
+    )
+
+
+def open_document(keyring: Keyring, person: Person, *, dek: bytes | None = None) -> Document:
+    assert person.document_ct is not None
+    dek = dek or _dek(keyring, person)
+    return _document_from_json(envelope.open_sealed(dek, person.document_ct, _aad(person.id, "document")))
+
+
+def open_birth_date(keyring: Keyring, person: Person) -> date | None:
+    if person.birth_date_ct is None:
+        return None
+    raw = envelope.open_sealed(_dek(keyring, person), person.birth_date_ct, _aad(person.id, "birth_date"))
+    return date.fromisoformat(raw.decode())
+
+
+def rewrap_dek(keyring: Keyring, person_id: uuid.UUID, dek_wrapped: bytes) -> tuple[bytes, int]:
+    """Re-wrap a DEK onto the primary data key, leaving the sealed fields untouched."""
+    old = keyring.get("data", envelope.wrapped_version(dek_wrapped))
+    dek = envelope.unwrap(old, dek_wrapped, _aad(person_id, "dek"))
+    version, kek = keyring.primary("data")
+    return envelope.wrap(kek, version, dek, _aad(person_id, "dek")), version
+
+
+def shred(person: Person) -> None:
+    """Crypto-shredding: without the wrapped DEK no copy of the ciphertexts can be read again."""
+    person.dek_wrapped = None
+    person.dek_version = None
+    person.name_ct = person.document_ct = person.phone_ct = person.birth_date_ct = None
+    person.doc_index = None
+    person.doc_index_version = None
