@@ -37,3 +37,21 @@ def registration_block(session: Session, person_id: uuid.UUID, platform_id: str,
 def has_active_sanction(session: Session, person_id: uuid.UUID, now: datetime) -> bool:
     return session.scalar(select(Sanction.id).where(Sanction.person_id == person_id, _is_active(now)).limit(1)) \
         is not None
+
+
+TOKEN_PERMISSIONS = ("post", "group:create", "group:manage")
+_REMOVES = {
+    "posting_ban": {"post"},
+    "blacklist": {"post"},
+    "group_management_suspension": {"group:create", "group:manage"},
+}
+
+
+def permissions_after(active: list[Sanction]) -> list[str]:
+    """What a token's `scope` still allows once these sanctions are applied, in contract order."""
+    removed = set().union(*(_REMOVES.get(s.kind, set()) for s in active)) if active else set()
+    return [p for p in TOKEN_PERMISSIONS if p not in removed]
+
+
+def bars_posting(active: list[Sanction]) -> bool:
+    return "post" not in permissions_after(active)

@@ -19,8 +19,9 @@ Attempt n (n >= 1) waits ``backoff * 2 ** (n - 1)`` seconds before the next one.
 
 Worst case. ``connect_timeout`` bounds each connection attempt to each address the host
 resolves to, ``read_timeout`` each blocking socket read (send, status line, headers,
-body); a body is at most `MAX_ANSWER_BYTES`. For an authority that does not trickle
-bytes, one call is bounded by::
+body); a body is at most `MAX_ANSWER_BYTES`. For an authority whose name resolves to one
+address (k addresses that all hang: k * connect_timeout) and that does not trickle bytes,
+one call is bounded by::
 
     (retries + 1) * (connect_timeout + read_timeout) + backoff * (2 ** retries - 1)
 

@@ -298,9 +298,7 @@ class Authority:
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         self.always(Canned(status, b'{"error":"unavailable"}', headers))
 
-    def answer_malformed(
-        self, body: bytes = b"<html>not json</html>", *, content_type: str | None = None
-    ) -> None:
+    def answer_malformed(self, body: bytes = b"<html>not json</html>", *, content_type: str | None = None) -> None:
         self.always(Canned(200, body, content_type=content_type))
 
     def reset(self) -> None:

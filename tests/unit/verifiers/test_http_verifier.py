@@ -373,9 +373,7 @@ def test_outcome_status_attempts_and_elapsed_ms_are_logged(
     assert all(line.rsplit("elapsed_ms=", 1)[1].isdigit() for line in lines)
 
 
-def test_injected_pool_is_used_and_left_open(
-    authority: Authority, known_name: str, known_document: Document
-) -> None:
+def test_injected_pool_is_used_and_left_open(authority: Authority, known_name: str, known_document: Document) -> None:
     pool = urllib3.PoolManager()
     verifier = HttpVerifier(authority.url, pool=pool)
 
@@ -406,9 +404,7 @@ def test_concurrent_verifications_share_the_verifier_safely(
             with lock:
                 outcomes.append((document.number, result))
 
-    threads = [
-        threading.Thread(target=work, args=(known_document if i % 2 else unknown_document,)) for i in range(8)
-    ]
+    threads = [threading.Thread(target=work, args=(known_document if i % 2 else unknown_document,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -416,8 +412,7 @@ def test_concurrent_verifications_share_the_verifier_safely(
 
     assert len(outcomes) == 40
     assert all(
-        result == ("authority_verified" if number == known_document.number else "no")
-        for number, result in outcomes
+        result == ("authority_verified" if number == known_document.number else "no") for number, result in outcomes
     )
     assert authority.calls == 40
 

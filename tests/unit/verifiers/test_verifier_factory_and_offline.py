@@ -34,9 +34,7 @@ def test_offline_verifier_default_clock_is_utc_now(known_document: Document) -> 
     assert before <= verification.verified_at <= datetime.now(UTC)
 
 
-def test_offline_is_the_kind_built_for_offline(
-    clock: Callable[[], datetime], known_document: Document
-) -> None:
+def test_offline_is_the_kind_built_for_offline(clock: Callable[[], datetime], known_document: Document) -> None:
     verifier = build_verifier("offline", url=None, clock=clock)
 
     assert isinstance(verifier, OfflineVerifier)
