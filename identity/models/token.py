@@ -16,3 +16,8 @@ class RevokedToken(Base):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     platform_id: Mapped[str] = mapped_column(String(30))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# The contract's longest token lifetime: a signing key demoted from primary must stay in the
+# JWKS (and may not be retired) for this long after the next key took over.
+MAX_TOKEN_TTL_SECONDS = 3600
