@@ -89,6 +89,8 @@ class Settings:
             raise SettingsError("IDENTITY_VERIFIER_URL must be an http(s) URL")
         if urlparse(self.issuer).scheme not in ("http", "https"):
             raise SettingsError("IDENTITY_ISSUER must be an http(s) URL")
+        if self.verifier_timeout_seconds <= 0:
+            raise SettingsError("IDENTITY_VERIFIER_TIMEOUT must be a positive number of seconds")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 

@@ -1,0 +1,77 @@
+"""Root key file handling and API-key secrets."""
+
+from __future__ import annotations
+
+import base64
+import stat
+
+import pytest
+
+from identity.crypto import secrets
+from identity.crypto.root_keys import (
+    generate_root_key_file,
+    load_root_keys,
+    parse_root_key_file,
+    prepend_root_key,
+)
+from identity.errors import KeyringError
+
+
+def line(key: bytes) -> str:
+    return base64.b64encode(key).decode() + "\n"
+
+
+def test_the_first_line_encrypts_and_any_line_decrypts(tmp_path):
+    path = tmp_path / "root.keys"
+    old = generate_root_key_file(path)
+    blob = old.encrypt(b"keyring", b"aad")
+    new = prepend_root_key(path)
+    assert new.keys[1:] == old.keys and len(new.keys) == 2
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert new.decrypt(blob, b"aad") == b"keyring"
+    assert not new.made_with_current(blob)
+    assert new.made_with_current(new.encrypt(b"k", b"aad"))
+
+
+def test_a_ciphertext_of_a_removed_root_key_names_the_problem(tmp_path):
+    old = parse_root_key_file(line(bytes(32)))
+    other = parse_root_key_file(line(bytes([1]) * 32))
+    with pytest.raises(KeyringError, match="no root key"):
+        other.decrypt(old.encrypt(b"x", b""), b"")
+
+
+@pytest.mark.parametrize("text, message", [("", "no key"), ("not base64!\n", "base64"),
+                                           (line(bytes(16)), "32-byte")])
+def test_malformed_root_key_files_are_refused(text, message):
+    with pytest.raises(KeyringError, match=message):
+        parse_root_key_file(text)
+
+
+def test_comments_and_blank_lines_are_ignored(tmp_path):
+    path = tmp_path / "k"
+    path.write_text("# newest first\n\n" + line(bytes(32)))
+    assert len(load_root_keys(path).keys) == 1
+
+
+def test_generate_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "k"
+    generate_root_key_file(path)
+    with pytest.raises(FileExistsError):
+        generate_root_key_file(path)
+
+
+def test_api_keys_parse_back_to_their_id_and_secret():
+    secret = secrets.new_secret()
+    raw = secrets.format_api_key("key_0123456789abcdefghjkmnpqrs", secret)
+    parsed = secrets.parse_api_key(raw)
+    assert parsed is not None and parsed.key_id == "key_0123456789abcdefghjkmnpqrs" and parsed.secret == secret
+    for bad in ("", "idk_", "idk_abc", "Bearer x", "idk_" + "a" * 300):
+        assert secrets.parse_api_key(bad) is None
+
+
+def test_argon2id_hashes_verify_only_the_right_secret():
+    hasher = secrets.SecretHasher(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    stored = hasher.hash("right")
+    assert stored.startswith("$argon2id$")
+    assert hasher.verify(stored, "right") and not hasher.verify(stored, "wrong")
+    assert not hasher.verify("garbage", "right")
