@@ -6,18 +6,16 @@ from flask import Flask, Response, request
 from flask_smorest import Api, Blueprint
 
 from identity.api import accounts, health, registrations
-from identity.api.auth import rate_limit_key
 from identity.api.problems import problem, register_error_handlers
 from identity.api.transactions import init_transactions
 from identity.errors import ValidationFailed
-from identity.extensions import limiter
+from identity.extensions import UNLIMITED_BLUEPRINTS
 from identity.metrics import init_metrics
 from identity.schema_state import schema_is_current
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 # Routes that also take application/x-www-form-urlencoded, as RFC 7662 and RFC 7009 specify.
 FORM_ENDPOINTS: set[str] = set()
-UNGUARDED_BLUEPRINTS = ("health", "api-docs")
 
 
 class IdentityApi(Api):
@@ -34,7 +32,6 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "An API key issued by an operator"})
     for blueprint in (registrations.blp, accounts.blp, *extra_blueprints()):
-        limiter.limit(app.config["IDENTITY_RATE_LIMIT"], key_func=rate_limit_key)(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.extensions["identity_api"] = api
@@ -44,7 +41,7 @@ def init_api(app: Flask) -> Api:
 
     @app.before_request
     def _guard() -> Response | None:
-        if request.blueprint in UNGUARDED_BLUEPRINTS or request.endpoint is None:
+        if request.blueprint in UNLIMITED_BLUEPRINTS or request.endpoint is None:
             return None
         if not schema_is_current(app):
             return problem(503, "service_unavailable", "Service unavailable",
