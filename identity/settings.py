@@ -47,7 +47,6 @@ class Settings:
     verifier_retries: int = 2
     redis_url: str | None = None
     rate_limit: str = "6000 per minute"
-    auth_failure_rate_limit: str = "30 per minute"
     argon2: Argon2Parameters = field(default_factory=Argon2Parameters)
     idempotency_ttl_seconds: int = 24 * 3600
     jwks_max_age_seconds: int = 300
@@ -73,7 +72,6 @@ class Settings:
             verifier_retries=int(_number(env, "IDENTITY_VERIFIER_RETRIES", 2)),
             redis_url=env.get("IDENTITY_REDIS_URL") or None,
             rate_limit=env.get("IDENTITY_RATE_LIMIT", "6000 per minute"),
-            auth_failure_rate_limit=env.get("IDENTITY_AUTH_FAILURE_RATE_LIMIT", "30 per minute"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
         )
         settings = replace(settings, **overrides)
