@@ -97,13 +97,15 @@ class SanctionView:
     status: str
 
 
-def _own_account(session: Session, platform_id: str, pseudonym: str) -> Account:
+def _own_account(session: Session, platform_id: str, pseudonym: str, *, for_update: bool = False) -> Account:
     # The same rule as accounts.get_account (which imports this module): another platform's
     # pseudonym is answered as one that does not exist.
     account = None
     if looks_like("psn_", pseudonym):
-        account = session.scalar(select(Account).where(Account.pseudonym == pseudonym,
-                                                       Account.platform_id == platform_id))
+        query = select(Account).where(Account.pseudonym == pseudonym, Account.platform_id == platform_id)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        account = session.scalar(query)
     if account is None:
         raise NotFound("No such account.")
     return account
@@ -130,7 +132,8 @@ def _view(session: Session, sanction: Sanction, now: datetime) -> SanctionView:
 
 def _locked(session: Session, person: Person) -> Person:
     """Re-read the person under a row lock: closing, filing, lifting and re-registering decide
-    what to keep of them, and must not decide it from each other's stale reads."""
+    what to keep of them, and must not decide it from each other's stale reads. Lock order:
+    account or sanction row first, then the person (never the other way round)."""
     session.refresh(person, with_for_update=True)
     return person
 
@@ -146,7 +149,9 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     """
     if filing.expires_at is not None and filing.expires_at <= now:
         raise ValidationFailed({"expires_at": ["Must be in the future."]})
-    account = _own_account(session, principal.platform_id, filing.pseudonym)
+    # Account, then person: the order closing takes them in (it updates the account first), so
+    # a filing racing a close waits for it instead of deadlocking with it.
+    account = _own_account(session, principal.platform_id, filing.pseudonym, for_update=True)
     person = _locked(session, account.person)
     if person.state == PERSON_ERASED:
         raise IdentityErased("The identity behind this account has been erased, so a sanction cannot bind the "
