@@ -227,3 +227,11 @@ def test_filing_and_lifting_are_audited_without_personal_data(app, client, auth,
         assert event.actor == f"platform:{platform}"
         assert number not in event.details and "张三" not in event.details and pseudonym not in event.details
         assert "appeal" not in event.details
+
+
+def test_the_openapi_document_describes_sanctions(client):
+    spec = client.get("/openapi.json").get_json()
+    assert {"/v1/sanctions", "/v1/sanctions/{sanction_id}", "/v1/sanctions/{sanction_id}/lift"} <= set(spec["paths"])
+    filing = spec["components"]["schemas"]["SanctionFiling"]
+    assert set(filing["required"]) == {"pseudonym", "kind", "reason_code", "evidence_ref"}
+    assert "409" in spec["paths"]["/v1/sanctions/{sanction_id}/lift"]["post"]["responses"]

@@ -145,3 +145,24 @@ def test_filing_racing_the_closing_of_the_last_account_never_loses_the_sanction(
             else:
                 assert isinstance(filed, str), filed
                 assert person.state == "sanction_trace" and person.doc_index is not None
+
+
+def test_a_trace_registering_on_two_platforms_at_once_comes_back_once(app, client, platforms, auth):
+    pseudonym = register(client, auth)
+    file(client, auth, pseudonym, kind="posting_ban")
+    assert client.delete(f"/v1/accounts/{pseudonym}", headers=auth).status_code == 204
+    others = [platforms.headers(platforms.create(name)) for name in ("chat", "wiki")]
+    from tests.support.people import registration
+
+    def register_on(headers: dict[str, str]) -> Callable[[], Any]:
+        return lambda: app.test_client().post("/v1/registrations", json=registration(), headers=headers)
+
+    responses = _run_together(*(register_on(h) for h in others))
+    assert [r.status_code for r in responses] == [201, 201], [r.get_json() for r in responses]
+    engine, _ = _engine_and_keyring(app)
+    with Session(engine) as session:
+        people = set(session.scalars(select(Account.person_id).where(Account.pseudonym.in_(
+            [pseudonym, *(r.get_json()["pseudonym"] for r in responses)]))))
+        assert len(people) == 1  # revived once, as the same person: no second person, no index collision
+        person = session.get(Person, people.pop())
+        assert person is not None and person.state == "active" and person.name_ct is not None
