@@ -62,4 +62,6 @@ def init_api(app: Flask) -> Api:
 
 def extra_blueprints() -> list[Blueprint]:
     """Blueprints of later features (tokens, sanctions) register here."""
-    return []
+    from identity.api import sanctions
+
+    return [sanctions.blp]

@@ -17,7 +17,7 @@ from identity.models.base import Base, UTCDateTime
 
 # Person lifecycle.
 PERSON_ACTIVE = "active"          # holds identity data
-PERSON_TRACE = "sanction_trace"   # erased but for the index and document a blacklist still needs
+PERSON_TRACE = "sanction_trace"   # erased but for the index and document an active sanction needs
 PERSON_ERASED = "erased"          # key destroyed; nothing left but this tombstone
 
 ACCOUNT_ACTIVE = "active"

@@ -18,15 +18,15 @@ from identity.crypto.keyring import Keyring
 from identity.errors import IdentityErased, NotFound
 from identity.ids import looks_like
 from identity.models import Account, Person, Sanction
-from identity.models.person import ACCOUNT_ACTIVE, ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
+from identity.models.person import ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
 from identity.services import audit, epochs, sanctions, vault
 from identity.services.authentication import Principal
 
 RETENTION_RULE = (
     "Held while the person has an open account on any platform, or while a sanction applies to them. "
     "When the last account is closed and nothing holds the data, it is erased by destroying the "
-    "person's data key. A blacklist keeps only the document's blind index and the encrypted document "
-    "number, for as long as the blacklist lasts."
+    "person's data key. While a sanction still applies to a person with no open account, only the "
+    "document's blind index and the encrypted document number are kept, for as long as the sanction lasts."
 )
 
 
@@ -83,23 +83,17 @@ def close(session: Session, keyring: Keyring, principal: Principal, pseudonym: s
     account.status, account.slot, account.closed_at = ACCOUNT_CLOSED, None, now
     session.flush()
     epochs.bump(session, "access")  # tokens of this account stop introspecting as active at once
-    erased = erase_if_unheld(session, account.person, now)
+    state = sanctions.settle_person(session, account.person, now)
     audit.record(session, keyring, actor=principal.actor, action="account.closed", subject=account.pseudonym,
-                 details={"platform": principal.platform_id, "identity_erased": erased})
+                 details={"platform": principal.platform_id, "identity_erased": state == PERSON_ERASED,
+                          "person_state": state})
     return account
 
 
 def erase_if_unheld(session: Session, person: Person, now: datetime) -> bool:
-    if person.state != PERSON_ACTIVE:
-        return False
-    still_open = session.scalar(select(Account.id).where(Account.person_id == person.id,
-                                                         Account.status == ACCOUNT_ACTIVE).limit(1))
-    if still_open is not None or sanctions.has_active_sanction(session, person.id, now):
-        return False
-    vault.shred(person)
-    person.state, person.erased_at = PERSON_ERASED, now
-    session.flush()
-    return True
+    """Erase the person when nothing holds their data; an active sanction keeps only a trace
+    (see services.sanctions.settle_person). False while the full identity is still held."""
+    return sanctions.settle_person(session, person, now) != PERSON_ACTIVE
 
 
 def personal_data(session: Session, keyring: Keyring, principal: Principal, pseudonym: str,

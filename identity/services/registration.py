@@ -29,7 +29,7 @@ from identity.errors import (
 )
 from identity.ids import new_pseudonym
 from identity.models import Account, Person
-from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE
+from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
 from identity.services import audit, sanctions, vault
 from identity.services.authentication import Principal
 from identity.verifiers import Verification
@@ -161,6 +161,15 @@ def _create_person(session: Session, keyring: Keyring, prepared: PreparedRegistr
     return person
 
 
+def _revive(session: Session, keyring: Keyring, person: Person, prepared: PreparedRegistration) -> None:
+    """A trace that a sanction still keeps registers again as the SAME person: name, phone and
+    birth date are sealed again under the DEK the trace kept, so sanctions filed by other
+    platforms keep binding them. (A trace whose sanctions have all ended was erased instead.)"""
+    vault.reseal_identity(keyring, person, prepared.identity)
+    person.state = PERSON_ACTIVE
+    session.flush()
+
+
 def _free_slot(taken: list[Account], maximum: int) -> int:
     used = {a.slot for a in taken}
     return next(slot for slot in range(1, maximum + 1) if slot not in used)
@@ -173,11 +182,17 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
     for _ in range(_ATTEMPTS):
         person = find_person(session, keyring, prepared.identity.document)
         if person is not None:
+            settled = person.state
+            if settled == PERSON_TRACE:
+                # Under the person's row lock: a trace whose sanctions have all ended is erased here.
+                settled = sanctions.settle_person(session, person, now)
+                if settled == PERSON_ACTIVE:
+                    continue  # a racing registration revived them first: check again as an active person
             _refusal(session, keyring, principal, person, prepared, now)
-            if person.state != PERSON_ACTIVE:
-                # A trace kept only for a blacklist that no longer covers this platform: the person
-                # starts afresh. The trace keeps its index for the platforms it still bars.
-                person = None
+            if settled == PERSON_TRACE:
+                _revive(session, keyring, person, prepared)
+            elif settled == PERSON_ERASED:
+                person = None  # every sanction had ended: the person starts afresh
         if person is None:
             person = _create_person(session, keyring, prepared, now)
             if person is None:

@@ -127,3 +127,24 @@ def shred(person: Person) -> None:
     person.name_ct = person.document_ct = person.phone_ct = person.birth_date_ct = None
     person.doc_index = None
     person.doc_index_version = None
+
+
+def reduce_to_trace(person: Person) -> None:
+    """Keep only what recognises the person again while a sanction lasts: the blind index, and
+    the DEK with the encrypted document so the index can be recomputed when the index key
+    rotates. Name, phone and birth date are dropped."""
+    person.name_ct = person.phone_ct = person.birth_date_ct = None
+
+
+def reseal_identity(keyring: Keyring, person: Person, identity: Identity) -> None:
+    """A trace registering again: seal name, phone and birth date under the DEK the trace kept.
+
+    The document is the one the trace was found by, so its ciphertext and index stay as they are.
+    """
+    dek = _dek(keyring, person)
+    birth = identity.document.birth_date
+    person.name_ct = envelope.seal(dek, identity.real_name.encode(), _aad(person.id, "real_name"))
+    person.phone_ct = (envelope.seal(dek, identity.phone.encode(), _aad(person.id, "phone"))
+                       if identity.phone else None)
+    person.birth_date_ct = (envelope.seal(dek, birth.isoformat().encode(), _aad(person.id, "birth_date"))
+                            if birth else None)

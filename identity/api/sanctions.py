@@ -1,0 +1,90 @@
+"""/v1/sanctions: file, read, list and lift the platform's own sanctions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.context import current_keyring, principal
+from identity.api.idempotent import idempotent
+from identity.api.sanction_schemas import (
+    SanctionFilingSchema,
+    SanctionLiftSchema,
+    SanctionListSchema,
+    SanctionQuerySchema,
+    SanctionSchema,
+)
+from identity.api.schemas import ProblemSchema
+from identity.clock import utc_now
+from identity.extensions import db
+from identity.services import sanctions
+
+blp = Blueprint("sanctions", __name__, url_prefix="/v1/sanctions",
+                description="Sanctions bind the person behind a pseudonym on the filing platform, all of their "
+                            "accounts there, and follow them through closing and registering again.")
+
+
+def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
+    s = view.sanction
+    return {"id": s.id, "pseudonym": view.pseudonym, "kind": s.kind, "reason_code": s.reason_code,
+            "evidence_ref": s.evidence_ref, "status": view.status, "created_at": s.created_at,
+            "expires_at": s.expires_at, "lifted_at": s.lifted_at, "lift_reason": s.lift_reason, "scope": s.scope}
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(security=BEARER_SECURITY, summary="File a sanction",
+         description="Binds the person behind the pseudonym on this platform, all of their accounts here, at once. "
+                     "A closed account may be sanctioned while the person is still recognisable; once their "
+                     "identity is erased the filing answers 410 `identity_erased` (file before closing).")
+@require_scope("sanctions:write")
+@idempotent
+@blp.arguments(SanctionFilingSchema)
+@blp.response(201, SanctionSchema, headers={"Location": {"schema": {"type": "string"}}})
+@blp.alt_response(404, schema=ProblemSchema, description="not_found: no such pseudonym on this platform")
+@blp.alt_response(410, schema=ProblemSchema, description="identity_erased")
+@blp.alt_response(422, schema=ProblemSchema, description="validation_failed")
+def file_sanction(body: dict[str, Any]) -> Any:
+    filing = sanctions.Filing(pseudonym=body["pseudonym"], kind=body["kind"], reason_code=body["reason_code"],
+                              evidence_ref=body["evidence_ref"], expires_at=body.get("expires_at"))
+    view = sanctions.file(db.session(), current_keyring(), principal(), filing, utc_now())
+    return sanction_body(view), 201, {"Location": f"/v1/sanctions/{view.sanction.id}"}
+
+
+@blp.route("", methods=["GET"])
+@blp.doc(security=BEARER_SECURITY, summary="A person's sanctions on this platform, newest first",
+         description="Every sanction this platform filed against the person behind the pseudonym, whichever of "
+                     "their accounts here it was filed against, lifted and expired ones included.")
+@require_scope("sanctions:read")
+@blp.arguments(SanctionQuerySchema, location="query")
+@blp.response(200, SanctionListSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+def list_sanctions(query: dict[str, Any]) -> Any:
+    found = sanctions.history(db.session(), principal(), query["pseudonym"], utc_now())
+    return {"items": [sanction_body(v) for v in found]}
+
+
+@blp.route("/<string:sanction_id>", methods=["GET"])
+@blp.doc(security=BEARER_SECURITY, summary="Read a sanction")
+@require_scope("sanctions:read")
+@blp.response(200, SanctionSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+def get_sanction(sanction_id: str) -> Any:
+    return sanction_body(sanctions.get(db.session(), principal(), sanction_id, utc_now()))
+
+
+@blp.route("/<string:sanction_id>/lift", methods=["POST"])
+@blp.doc(security=BEARER_SECURITY, summary="Lift a sanction",
+         description="Ends an active sanction. Lifting one that is already lifted or expired answers 409 "
+                     "`conflict`: its history already says how it ended.")
+@require_scope("sanctions:write")
+@idempotent
+@blp.arguments(SanctionLiftSchema)
+@blp.response(200, SanctionSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@blp.alt_response(409, schema=ProblemSchema, description="conflict: already lifted or expired")
+@blp.alt_response(422, schema=ProblemSchema, description="validation_failed")
+def lift_sanction(body: dict[str, Any], sanction_id: str) -> Any:
+    return sanction_body(sanctions.lift(db.session(), current_keyring(), principal(), sanction_id, body["reason"],
+                                        utc_now()))
