@@ -89,7 +89,7 @@ def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scen
             results = []
             for scenario in scenarios:
                 scenario.setup(context)
-                results.append(load.run(scenario, context, plan))
+                results.append(load.run(scenario, context, plan, service.pid))
                 print(f"   {scenario.name}: done", file=sys.stderr, flush=True)
         except BaseException:
             print(f"(service log: {service.log_path})", file=sys.stderr)
@@ -105,8 +105,8 @@ def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scen
 def report(database: str, workers: int, plan: load.LoadPlan,
            results: list[load.ScenarioResult]) -> tuple[list[dict], bool]:
     floor_rps = next(r.rps for r in results if r.scenario.floor)
-    header = f"{'scenario':<32} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'floor':>6}  " \
-             f"{'target':<28} verdict"
+    header = f"{'scenario':<32} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'floor':>6} " \
+             f"{'cpu ms':>6}  {'target':<28} verdict"
     print(header)
     print("-" * len(header))
     rows, passed = [], True
@@ -116,13 +116,15 @@ def report(database: str, workers: int, plan: load.LoadPlan,
         text, ok = verdict(r, floor_rps, database)
         passed &= ok
         print(f"{r.scenario.title:<32} {r.requests:>8} {r.rps:>8.0f} {r.percentile_ms(50):>7.1f} "
-              f"{r.percentile_ms(99):>7.1f} {ratio:>6.0%}  {target.describe() if target else '':<28} {text}")
+              f"{r.percentile_ms(99):>7.1f} {ratio:>6.0%} {r.cpu_ms_per_request:>6.2f}  "
+              f"{target.describe() if target else '':<28} {text}")
         for status, count in sorted(r.unexpected.items()):
             print(f"    {count} unexpected answers with status {status}; e.g. {', '.join(r.samples)}")
         rows.append({"database": database, "workers": workers, "concurrency": plan.concurrency,
                      "scenario": r.scenario.name, "requests": r.requests, "seconds": round(r.seconds, 3),
                      "rps": round(r.rps, 1), "p50_ms": round(r.percentile_ms(50), 2),
                      "p99_ms": round(r.percentile_ms(99), 2), "ratio_to_floor": round(ratio, 3),
+                     "server_cpu_ms_per_request": round(r.cpu_ms_per_request, 3),
                      "unexpected": dict(r.unexpected), "verdict": text or "n/a"})
     print(f"verdict ({database}): {'all targets met' if passed else 'targets missed'}", flush=True)
     return rows, passed

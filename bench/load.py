@@ -34,6 +34,7 @@ class ClientResult:
     started: float
     finished: float
     connects: int
+    sent: int  # measured requests, expected or not
 
 
 @dataclass
@@ -45,6 +46,15 @@ class ScenarioResult:
     unexpected: Counter[int] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
     connects: int = 0
+    sent: int = 0
+    server_cpu_s: float | None = None  # CPU the server's workers used while measured
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU per request: steadier than req/s when other work shares the machine."""
+        if self.server_cpu_s is None or not self.sent:
+            return float("nan")
+        return self.server_cpu_s / self.sent * 1000
 
     @property
     def rps(self) -> float:
@@ -70,7 +80,7 @@ def _problem_code(body: bytes) -> str:
 def _client(scenario: Scenario, context: Context, index: int, plan: LoadPlan, go: Any, results: Any) -> None:
     connection = context.connect()
     budget = plan.max_requests // plan.concurrency + (1 if index < plan.max_requests % plan.concurrency else 0)
-    latencies, unexpected, samples = array("d"), Counter[int](), []
+    latencies, unexpected, samples = array("d"), Counter[int](), list[str]()
     sequence = 0
 
     def one() -> tuple[float, int, bytes]:
@@ -97,10 +107,33 @@ def _client(scenario: Scenario, context: Context, index: int, plan: LoadPlan, go
                 samples.append(f"{status} {_problem_code(body)}")
     finished = time.perf_counter()
     connection.close()
-    results.put((index, ClientResult(latencies, unexpected, samples, started, finished, connection.connects)))
+    results.put((index, ClientResult(latencies, unexpected, samples, started, finished, connection.connects,
+                                     len(latencies) + sum(unexpected.values()))))
 
 
-def run(scenario: Scenario, context: Context, plan: LoadPlan) -> ScenarioResult:
+def process_tree_cpu(root: int) -> float:
+    """User + system CPU seconds of a process and its live children (Linux /proc)."""
+    import os
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [root]
+    try:
+        with open(f"/proc/{root}/task/{root}/children") as handle:
+            pids += [int(p) for p in handle.read().split()]
+    except OSError:
+        return float("nan")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except OSError:
+            pass
+    return total
+
+
+def run(scenario: Scenario, context: Context, plan: LoadPlan, server_pid: int | None = None) -> ScenarioResult:
     """Run one scenario from `plan.concurrency` processes and merge what they measured."""
     ctx = mp.get_context("fork")
     go, results = ctx.Event(), ctx.Queue()
@@ -110,8 +143,11 @@ def run(scenario: Scenario, context: Context, plan: LoadPlan) -> ScenarioResult:
         process.start()
     time.sleep(0.2)  # let every process reach the starting line
     go.set()
+    time.sleep(plan.warmup_s)  # the server's CPU is counted from the end of the warm-up
+    cpu_before = process_tree_cpu(server_pid) if server_pid else None
     limit = plan.warmup_s + plan.duration_s + 60
     merged = [results.get(timeout=limit) for _ in processes]
+    cpu_after = process_tree_cpu(server_pid) if server_pid else None
     for process in processes:
         process.join(timeout=10)
     parts = [r for _, r in merged]
@@ -122,4 +158,6 @@ def run(scenario: Scenario, context: Context, plan: LoadPlan) -> ScenarioResult:
     seconds = max(r.finished for r in parts) - min(r.started for r in parts)
     return ScenarioResult(scenario=scenario, requests=len(latencies), seconds=seconds, latencies=latencies,
                           unexpected=unexpected, samples=[s for r in parts for s in r.samples][:5],
-                          connects=sum(r.connects for r in parts))
+                          connects=sum(r.connects for r in parts), sent=sum(r.sent for r in parts),
+                          server_cpu_s=(cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None
+                          else None)

@@ -105,6 +105,10 @@ class Service:
             time.sleep(0.1)
         raise RuntimeError("the service did not become ready within 60 s")
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
