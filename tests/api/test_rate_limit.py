@@ -1,22 +1,7 @@
 import threading
 import time
 
-from identity import create_app
 from identity.ratelimit import SweepingMemoryStorage
-from tests.conftest import make_settings
-
-
-def test_requests_over_the_limit_answer_429_with_retry_after(tmp_path, database_url, root_key_file):
-    app = create_app(make_settings(tmp_path / "instance", database_url, root_key_file, rate_limit="2 per minute"))
-    from tests.conftest import Platforms
-
-    platforms = Platforms(app)
-    auth = platforms.headers(platforms.create("forum"))
-    client = app.test_client()
-    statuses = [client.get("/v1/accounts/psn_00000000000000000000000000", headers=auth) for _ in range(3)]
-    assert [r.status_code for r in statuses] == [404, 404, 429]
-    assert statuses[2].get_json()["code"] == "rate_limited"
-    assert int(statuses[2].headers["Retry-After"]) >= 1
 
 
 def test_in_process_storage_expires_counters_without_starting_threads():
