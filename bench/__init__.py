@@ -1,1 +1,1 @@
-"""Benchmarks: each prints figures and ratios against a baseline measured in the same run."""
+"""Benchmarks of the identity service. `python -m bench.http --help` runs the HTTP benchmark."""

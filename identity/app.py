@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from identity import ratelimit
 from identity.db import configure_engine, engine_options
 from identity.extensions import db, limiter, migrate
 from identity.logging_setup import configure_logging
@@ -26,7 +27,7 @@ def build_app(settings: Settings) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_STORAGE_URI=settings.redis_url or f"{ratelimit.SCHEME}://",
         RATELIMIT_HEADERS_ENABLED=True,
         IDENTITY_RATE_LIMIT=settings.rate_limit,
         JSON_SORT_KEYS=False,

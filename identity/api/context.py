@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g
 
 from identity.crypto.keyring import Keyring
+from identity.db import holds_database_lock, read_only_transactions
 from identity.extensions import db
 from identity.runtime import Runtime
 from identity.services import epochs
@@ -17,7 +18,17 @@ def runtime() -> Runtime:
 
 def request_epochs() -> epochs.Epochs:
     if "epochs" not in g:
-        g.epochs = epochs.read_epochs(db.session())
+        session = db.session()
+        if session.in_transaction() or not holds_database_lock(session):
+            g.epochs = epochs.read_epochs(session)
+        else:
+            # An SQLite write takes the database's one write lock at its first statement. Read
+            # the counters in a read transaction of their own, so the lock waits for the writes
+            # and is not held while the request is authenticated and its body validated. Data
+            # read later is at least as new as these counters, which is all the caches need.
+            with read_only_transactions():
+                g.epochs = epochs.read_epochs(session)
+                session.commit()
     return g.epochs
 
 

@@ -35,7 +35,7 @@ def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
 @blp.doc(security=BEARER_SECURITY, summary="Register a person")
 @require_scope("registrations:write")
 @idempotent
-@blp.arguments(RegistrationSchema)
+@blp.arguments(RegistrationSchema())  # an instance: built once, not per request
 @blp.response(201, AccountSchema, headers={"Location": {"schema": {"type": "string"}}})
 @blp.alt_response(409, schema=ProblemSchema, description="duplicate_identity")
 @blp.alt_response(403, schema=ProblemSchema, description="registration_refused")

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from identity import documents
 from identity.crypto.keyring import Keyring
@@ -193,11 +194,15 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
                 _revive(session, keyring, person, prepared)
             elif settled == PERSON_ERASED:
                 person = None  # every sanction had ended: the person starts afresh
+        created = person is None
         if person is None:
             person = _create_person(session, keyring, prepared, now)
             if person is None:
                 continue
-        taken = _open_accounts(session, person, principal.platform_id)
+        # A person created by this transaction has no account, and no other transaction can see
+        # the row to give them one before this one commits: slot 1 is free and the insert cannot
+        # race, so it needs neither the accounts query nor a savepoint.
+        taken = [] if created else _open_accounts(session, person, principal.platform_id)
         account = Account(
             pseudonym=new_pseudonym(), platform_id=principal.platform_id, person_id=person.id,
             slot=_free_slot(taken, principal.policy.max_accounts_per_person), status=ACCOUNT_ACTIVE,
@@ -205,12 +210,17 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
             verification_method=verification.method, verified_at=verification.verified_at,
             consent_notice_version=prepared.notice_version, consent_accepted_at=prepared.accepted_at,
             guardian_consent=prepared.guardian_consent, created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(account)
-                session.flush()
-        except IntegrityError:
-            continue  # a racing registration took the slot; the next pass sees it
+        if created:
+            session.add(account)
+            session.flush()
+        else:
+            try:
+                with session.begin_nested():
+                    session.add(account)
+                    session.flush()
+            except IntegrityError:
+                continue  # a racing registration took the slot; the next pass sees it
+        set_committed_value(account, "person", person)  # known already: spare the view a lazy load
         if prepared.adult and not person.adult:
             person.adult = True
         if prepared.identity.phone and person.phone_ct is None:

@@ -1,0 +1,148 @@
+"""The HTTP benchmark (issue 2): `python -m bench.http --database sqlite|postgresql|all`.
+
+For each database it prepares a fresh instance (database, platform, API key through the admin
+CLI), serves it with gunicorn sync workers on 127.0.0.1, drives every scenario in
+`bench.scenarios` from separate load processes, and prints requests/s, p50, p99, the ratio
+to the framework floor (`GET /healthz` of the same app) and a verdict against the targets.
+Exit status: 0 when every target is met and nothing answered unexpectedly, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import load
+from bench.scenarios import SCENARIOS, Context, Scenario
+from bench.server import Service
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "all"), default="sqlite")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES,
+                        help="admin connection; the benchmark creates its own database there and drops it")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn sync workers (default: the service's IDENTITY_WORKERS default)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="load processes, one connection each (default: workers + 1)")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per scenario (at most)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per scenario")
+    parser.add_argument("--requests", type=int, default=50_000, help="measured requests per scenario (at most)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated, from: {','.join(SCENARIOS)} (the floor always runs)")
+    parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures to this file")
+    return parser.parse_args(argv)
+
+
+def default_workers() -> int:
+    # The same default as config/gunicorn.conf.py when IDENTITY_WORKERS is unset.
+    import os
+
+    return int(os.environ.get("IDENTITY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+
+
+def chosen(names: str) -> list[Scenario]:
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}")
+    floor = [s for s in SCENARIOS.values() if s.floor]
+    return floor + [SCENARIOS[n] for n in wanted if not SCENARIOS[n].floor]
+
+
+def verdict(result: load.ScenarioResult, floor_rps: float, database: str) -> tuple[str, bool]:
+    if result.unexpected:
+        return "FAIL (unexpected answers)", False
+    target = result.scenario.targets.get(database)
+    if target is None:
+        return "", True
+    misses = []
+    if target.min_ratio is not None and result.rps < target.min_ratio * floor_rps:
+        misses.append(f"ratio < {target.min_ratio:.0%}")
+    if target.max_p99_ms is not None and not result.percentile_ms(99) < target.max_p99_ms:
+        misses.append(f"p99 >= {target.max_p99_ms:g} ms")
+    return ("MISS: " + ", ".join(misses), False) if misses else ("ok", True)
+
+
+def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scenario]) -> tuple[list[dict], bool]:
+    workers = args.workers or default_workers()
+    plan = load.LoadPlan(concurrency=args.concurrency or workers + 1, duration_s=args.duration,
+                         warmup_s=args.warmup, max_requests=args.requests)
+    scopes = sorted({scope for s in scenarios for scope in s.scopes})
+    with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
+        service = Service(database, Path(tmp), workers=workers, postgres_url=args.postgres_url)
+        try:
+            platform_id, api_key = service.prepare(scopes)
+            service.start()
+            context = Context("127.0.0.1", service.port, database, api_key, platform_id)
+            print(f"\n== {database}: {workers} gunicorn sync workers, {plan.concurrency} load processes, "
+                  f"{plan.warmup_s:g} s warm-up + up to {plan.duration_s:g} s / {plan.max_requests} requests "
+                  f"per scenario", flush=True)
+            results = []
+            for scenario in scenarios:
+                scenario.setup(context)
+                results.append(load.run(scenario, context, plan, service.pid))
+                print(f"   {scenario.name}: done", file=sys.stderr, flush=True)
+        except BaseException:
+            print(f"(service log: {service.log_path})", file=sys.stderr)
+            if service.log_path.exists():
+                sys.stderr.write(service.log_path.read_text(errors="replace")[-3000:])
+            raise
+        finally:
+            service.stop()
+            service.drop_database()
+    return report(database, workers, plan, results)
+
+
+def report(database: str, workers: int, plan: load.LoadPlan,
+           results: list[load.ScenarioResult]) -> tuple[list[dict], bool]:
+    floor_rps = next(r.rps for r in results if r.scenario.floor)
+    header = f"{'scenario':<32} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'floor':>6} " \
+             f"{'cpu ms':>6}  {'target':<28} verdict"
+    print(header)
+    print("-" * len(header))
+    rows, passed = [], True
+    for r in results:
+        ratio = r.rps / floor_rps if floor_rps else math.nan
+        target = r.scenario.targets.get(database)
+        text, ok = verdict(r, floor_rps, database)
+        passed &= ok
+        print(f"{r.scenario.title:<32} {r.requests:>8} {r.rps:>8.0f} {r.percentile_ms(50):>7.1f} "
+              f"{r.percentile_ms(99):>7.1f} {ratio:>6.0%} {r.cpu_ms_per_request:>6.2f}  "
+              f"{target.describe() if target else '':<28} {text}")
+        for status, count in sorted(r.unexpected.items()):
+            print(f"    {count} unexpected answers with status {status}; e.g. {', '.join(r.samples)}")
+        rows.append({"database": database, "workers": workers, "concurrency": plan.concurrency,
+                     "scenario": r.scenario.name, "requests": r.requests, "seconds": round(r.seconds, 3),
+                     "rps": round(r.rps, 1), "p50_ms": round(r.percentile_ms(50), 2),
+                     "p99_ms": round(r.percentile_ms(99), 2), "ratio_to_floor": round(ratio, 3),
+                     "server_cpu_ms_per_request": round(r.cpu_ms_per_request, 3),
+                     "unexpected": dict(r.unexpected), "verdict": text or "n/a"})
+    print(f"verdict ({database}): {'all targets met' if passed else 'targets missed'}", flush=True)
+    return rows, passed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    scenarios = chosen(args.scenarios)
+    databases = ["sqlite", "postgresql"] if args.database == "all" else [args.database]
+    rows, passed = [], True
+    for database in databases:
+        figures, ok = bench_database(database, args, scenarios)
+        rows += figures
+        passed &= ok
+    if args.json_out:
+        args.json_out.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

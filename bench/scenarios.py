@@ -1,0 +1,145 @@
+"""What the benchmark measures: one small class per scenario.
+
+A scenario turns a prepared `Context` and a sequence number into one `Request`. Its `setup`
+hook runs once, before load, in the benchmark's own process and may call the service (for
+example to register the accounts that later requests read); whatever it stores in
+`context.data` reaches every load process. `request` must be a pure function of the context
+and `n`: `n` is unique across all load processes of a run, so it can make unique people.
+
+To add a scenario, subclass `Scenario`, set `name`, `expect` and `scopes`, write `request`
+(and `setup` if it needs data), give it `targets` if it has any, and add it to `SCENARIOS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+from bench.client import Connection, Request
+from tests.support.people import registration, resident_id
+
+
+@dataclass
+class Context:
+    """What scenarios build requests from: the service's address, a key, and setup data."""
+
+    host: str
+    port: int
+    database: str  # "sqlite" or "postgresql"
+    api_key: str
+    platform_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def connect(self) -> Connection:
+        return Connection(self.host, self.port)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A scenario's goal: throughput as a share of the floor's, and a p99 ceiling."""
+
+    min_ratio: float | None = None
+    max_p99_ms: float | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.min_ratio is not None:
+            parts.append(f">= {self.min_ratio:.0%} of floor")
+        if self.max_p99_ms is not None:
+            parts.append(f"p99 < {self.max_p99_ms:g} ms")
+        return ", ".join(parts)
+
+
+class Scenario:
+    name: ClassVar[str]
+    title: ClassVar[str]
+    expect: ClassVar[int] = 200
+    scopes: ClassVar[tuple[str, ...]] = ()
+    floor: ClassVar[bool] = False  # the framework floor the others are compared with
+    targets: ClassVar[dict[str, Target]] = {}  # by database
+
+    def setup(self, context: Context) -> None:
+        """Prepare data before the load starts (runs once, in the benchmark process)."""
+
+    def request(self, context: Context, n: int) -> Request:
+        raise NotImplementedError
+
+
+# Namespaces keep the people of one scenario (or of a setup) apart from every other's.
+NAMESPACES = 16
+_FIRST_BIRTH = date(1950, 1, 1)
+
+
+def person_number(namespace: int, n: int) -> str:
+    """A valid resident ID, different for every (namespace, n): 1000 people per birth date."""
+    k = n * NAMESPACES + namespace
+    return resident_id(birth=_FIRST_BIRTH + timedelta(days=k // 1000), sequence=k % 1000)
+
+
+def registration_request(context: Context, namespace: int, n: int) -> Request:
+    return Request.json("POST", "/v1/registrations", registration(person_number(namespace, n)),
+                        headers=context.auth)
+
+
+def register_accounts(context: Context, namespace: int, count: int) -> list[str]:
+    """Register `count` people over HTTP and return their pseudonyms (a setup helper)."""
+    connection, pseudonyms = context.connect(), []
+    try:
+        for n in range(count):
+            response = connection.request(registration_request(context, namespace, n))
+            if response.status != 201:
+                raise RuntimeError(f"setup registration answered {response.status}: {response.body[:200]!r}")
+            pseudonyms.append(response.json()["pseudonym"])
+    finally:
+        connection.close()
+    return pseudonyms
+
+
+class Floor(Scenario):
+    name = "floor"
+    title = "GET /healthz (floor)"
+    floor = True
+
+    def request(self, context: Context, n: int) -> Request:
+        return Request("GET", "/healthz", {})
+
+
+class Register(Scenario):
+    """Every request registers a new person: a unique, valid resident ID."""
+
+    name = "register"
+    title = "POST /v1/registrations"
+    expect = 201
+    scopes = ("registrations:write",)
+    targets = {"sqlite": Target(min_ratio=0.25, max_p99_ms=50),
+               "postgresql": Target(min_ratio=0.20, max_p99_ms=50)}
+    namespace = 1
+
+    def request(self, context: Context, n: int) -> Request:
+        return registration_request(context, self.namespace, n)
+
+
+class AccountRead(Scenario):
+    """Authenticated reads spread over accounts registered in setup."""
+
+    name = "account_read"
+    title = "GET /v1/accounts/{pseudonym}"
+    scopes = ("registrations:write", "accounts:read")
+    targets = {"sqlite": Target(min_ratio=0.50), "postgresql": Target(min_ratio=0.50)}
+    namespace = 2
+    accounts = 200
+
+    def setup(self, context: Context) -> None:
+        context.data["read_pseudonyms"] = register_accounts(context, self.namespace, self.accounts)
+
+    def request(self, context: Context, n: int) -> Request:
+        pseudonyms = context.data["read_pseudonyms"]
+        return Request("GET", f"/v1/accounts/{pseudonyms[n % len(pseudonyms)]}", context.auth)
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Floor(), Register(), AccountRead())}
