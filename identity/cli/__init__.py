@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
-from identity.cli import api_keys, audit, database, platforms
+from identity.cli import api_keys, audit, database, keys, platforms
 
 admin = AppGroup("admin", help="Operate the identity service: schema, platforms, API keys, keys, audit.")
-for group in (database.group, platforms.group, api_keys.group, audit.group):
+for group in (database.group, platforms.group, api_keys.group, keys.group, audit.group):
     admin.add_command(group)
 
 
