@@ -142,8 +142,9 @@ def _update_sql(session: Session, kind: str) -> str:
     spec = _KINDS[kind]
     where = "rowid" if _uses_rowid(session) else "id"
     # Column names come from the fixed `_KINDS` table, never from input; values are all bound.
-    return (f"UPDATE persons SET {spec.value_column} = {mark}, {spec.version_column} = {mark} "
-            f"WHERE {where} = {mark} AND {spec.value_column} = {mark}")  # noqa: S608
+    assignments = f"{spec.value_column} = {mark}, {spec.version_column} = {mark}"
+    compare_and_set = f"{where} = {mark} AND {spec.value_column} = {mark}"
+    return f"UPDATE persons SET {assignments} WHERE {compare_and_set}"  # noqa: S608
 
 
 # --- Progress --------------------------------------------------------------------------------
