@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, String, Table, cast, func, literal_column, select, type_coerce
+from sqlalchemy import Row, String, Table, cast, func, literal_column, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -219,16 +219,35 @@ def _start_or_resume(session: Session, cache: KeyringCache, kind: str, actor: st
     return job.id, False
 
 
+def _unnest_sql(kind: str) -> str:
+    """PostgreSQL: the whole batch as one statement over arrays, instead of one statement per row
+    (one plan, one round trip; about twice the throughput of a pipelined executemany). `%b` is
+    psycopg's binary parameter format: bytea arrays go as they are, not escaped into text."""
+    spec = _KINDS[kind]
+    value, version = spec.value_column, spec.version_column
+    # Column names come from the fixed `_KINDS` table, never from input; values are all bound.
+    return (f"UPDATE persons AS p SET {value} = v.new, {version} = %s "  # noqa: S608
+            f"FROM unnest(%b::uuid[], %b::bytea[], %b::bytea[]) AS v(id, old, new) "
+            f"WHERE p.id = v.id AND p.{value} = v.old")
+
+
+def _execute_writes(session: Session, kind: str, params: list[tuple[Any, ...]]) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        new, versions, locators, old = zip(*params, strict=True)
+        connection.exec_driver_sql(_unnest_sql(kind), (versions[0], list(locators), list(old), list(new)))
+    else:
+        connection.exec_driver_sql(_update_sql(session, kind), params)
+
+
 def _write_batch(session: Session, kind: str, params: list[tuple[Any, ...]]) -> list[Any]:
-    """One executemany of (new value, version, locator, old value); when it breaks a unique
-    constraint (two index values colliding), row by row, returning the locators not written."""
+    """Write (new value, version, locator, old value) rows, compare-and-set; when that breaks a
+    unique constraint (two index values colliding), row by row, returning the locators not written."""
     if not params:
         return []
-    sql = _update_sql(session, kind)
-    connection = session.connection()
     try:
         with session.begin_nested():
-            connection.exec_driver_sql(sql, params)
+            _execute_writes(session, kind, params)
         return []
     except IntegrityError:
         pass
@@ -236,7 +255,7 @@ def _write_batch(session: Session, kind: str, params: list[tuple[Any, ...]]) -> 
     for one in params:
         try:
             with session.begin_nested():
-                connection.exec_driver_sql(sql, [one])
+                _execute_writes(session, kind, [one])
         except IntegrityError:
             conflicts.append(one[2])
     return conflicts
@@ -249,6 +268,11 @@ def _batches(uow: UnitOfWork, cache: KeyringCache, kind: str, job_id: int, owner
     sweep_cursor: str | None = None
     while True:
         with uow() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # A batch commit lost in a database crash takes the job's progress with it (same
+                # transaction), and the resumed job simply moves those rows again: no need to wait
+                # for the WAL flush on every batch.
+                session.execute(text("SET LOCAL synchronous_commit = off"))
             maintenance.heartbeat(session, maintenance.KEYS_LOCK, owner)
             job = session.get(RotationJob, job_id)
             assert job is not None
