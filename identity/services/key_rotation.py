@@ -176,6 +176,7 @@ class RotationReport:
     seconds: float
     failures: list[str] = field(default_factory=list)
     took_over_from: str | None = None
+    cpu_seconds: float = 0.0   # this process's CPU over the batches: the rate an idle core would give
 
     @property
     def ok(self) -> bool:
@@ -185,6 +186,7 @@ class RotationReport:
         return {"kind": self.kind, "version": self.version, "resumed": self.resumed, "processed": self.processed,
                 "total": self.total, "moved_this_run": self.moved_this_run, "seconds": round(self.seconds, 3),
                 "rate": round(self.moved_this_run / self.seconds) if self.seconds > 0 else None,
+                "cpu_seconds": round(self.cpu_seconds, 3),
                 "failed": len(self.failures), "failures": self.failures[:MAX_REPORTED_FAILURES]}
 
 
@@ -329,7 +331,7 @@ def rotate_records(uow: UnitOfWork, cache: KeyringCache, kind: str, *, owner: st
             job = session.get(RotationJob, job_id)
             assert job is not None
             target, total, processed_before = job.target_version, job.total or 0, job.processed
-        started, moved_total, batch_no = time.monotonic(), 0, 0
+        started, cpu_started, moved_total, batch_no = time.monotonic(), time.process_time(), 0, 0
         failures: list[str] = []
         for sweep in (False, True):
             for moved, processed, batch_failures in _batches(uow, cache, kind, job_id, owner, sweep=sweep,
@@ -344,7 +346,7 @@ def rotate_records(uow: UnitOfWork, cache: KeyringCache, kind: str, *, owner: st
                     left = max(total - processed, 0)
                     progress(Progress(kind, target, "sweep" if sweep else "pass", batch_no, processed, total,
                                       rate, left / rate if rate > 0 else None))
-        seconds = time.monotonic() - started
+        seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
         with uow() as session:
             job = session.get(RotationJob, job_id)
             assert job is not None
@@ -356,7 +358,7 @@ def rotate_records(uow: UnitOfWork, cache: KeyringCache, kind: str, *, owner: st
             processed = job.processed
     return RotationReport(kind=kind, version=target, resumed=resumed, processed=processed, total=total,
                           moved_this_run=processed - processed_before, seconds=seconds, failures=failures,
-                          took_over_from=took_over_from)
+                          took_over_from=took_over_from, cpu_seconds=cpu_seconds)
 
 
 # --- Signing and root rotation ---------------------------------------------------------------
