@@ -47,7 +47,8 @@ def build_runtime(settings: Settings) -> Runtime:
                           parallelism=settings.argon2.parallelism)
     return Runtime(
         settings=settings,
-        keyring_cache=KeyringCache(obtain_root_keys(settings)),
+        keyring_cache=KeyringCache(obtain_root_keys(settings),
+                                   reload_root_keys=lambda: load_root_keys(settings.root_key_file)),
         hasher=hasher,
         authenticator=ApiKeyAuthenticator(hasher),
         verifier=build_verifier(settings.verifier, url=settings.verifier_url,

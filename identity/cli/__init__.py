@@ -5,19 +5,13 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
-from identity.cli import api_keys, audit, database, platforms, sanctions
+from identity.cli import api_keys, audit, database, keys, platforms, sanctions
 
 admin = AppGroup("admin", help="Operate the identity service: schema, platforms, API keys, keys, audit.")
-for group in (database.group, platforms.group, api_keys.group, audit.group):
+for group in (database.group, platforms.group, api_keys.group, keys.group, sanctions.group, audit.group):
     admin.add_command(group)
 
 
-def register_group(group: object) -> None:
-    """Later features (keys, sanctions) add their command groups here."""
-    admin.add_command(group)  # type: ignore[arg-type]
-
-
-register_group(sanctions.group)
 
 
 def init_cli(app: Flask) -> None:

@@ -30,7 +30,12 @@ class KeyVersion(Base):
 
 
 class RotationJob(Base):
-    """One key rotation, resumable: progress is committed with every batch."""
+    """One key rotation, resumable: progress is committed with every batch.
+
+    `cursor` is the last person id the forward pass finished (keyset pagination resumes after
+    it); `total` is how many records needed the new key when the job started, for progress;
+    `failed` counts records the final sweep could not move (reported by id, never by content).
+    """
 
     __tablename__ = "rotation_jobs"
 
@@ -42,10 +47,18 @@ class RotationJob(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cursor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MaintenanceLock(Base):
-    """A named lock row so that two rotations cannot run at once."""
+    """A named lock row so that two rotations cannot run at once.
+
+    `owner` is `host:pid:nonce`. The holder refreshes `heartbeat_at` in every batch
+    transaction; a lock whose holder is a dead process on this host, or whose heartbeat is
+    older than `services.maintenance.STALE_AFTER_SECONDS`, may be taken over.
+    """
 
     __tablename__ = "maintenance_locks"
 

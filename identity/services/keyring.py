@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -13,6 +14,7 @@ from identity.clock import utc_now
 from identity.crypto.envelope import new_key
 from identity.crypto.keyring import Keyring
 from identity.crypto.root_keys import RootKeys
+from identity.errors import KeyringError
 from identity.models import KEY_KINDS, KeyVersion
 from identity.models.keyring import KEY_ACTIVE, KEY_PRIMARY, KEY_RETIRED
 from identity.services import epochs
@@ -88,10 +90,17 @@ def reencrypt_keyring(session: Session, root_keys: RootKeys) -> int:
 
 
 class KeyringCache:
-    """One decrypted keyring per process, reloaded when the `keys` epoch moves."""
+    """One decrypted keyring per process, reloaded when the `keys` epoch moves.
 
-    def __init__(self, root_keys: RootKeys) -> None:
+    With `reload_root_keys`, a keyring that no longer opens under the root keys in memory
+    (a root rotation re-encrypted it under a key added to the file since this process
+    started) makes the cache read the root key file again once, so running processes keep
+    serving through a root rotation without a restart.
+    """
+
+    def __init__(self, root_keys: RootKeys, reload_root_keys: Callable[[], RootKeys] | None = None) -> None:
         self._root_keys = root_keys
+        self._reload_root_keys = reload_root_keys
         self._keyring: Keyring | None = None
         self._epoch: int | None = None
         self._lock = threading.Lock()
@@ -105,7 +114,13 @@ class KeyringCache:
             return self._keyring
         with self._lock:
             if self._keyring is None or self._epoch != keys_epoch:
-                self._keyring = load_keyring(session, self._root_keys)
+                try:
+                    self._keyring = load_keyring(session, self._root_keys)
+                except KeyringError:
+                    if self._reload_root_keys is None:
+                        raise
+                    self._root_keys = self._reload_root_keys()
+                    self._keyring = load_keyring(session, self._root_keys)
                 self._epoch = keys_epoch
             return self._keyring
 

@@ -9,6 +9,7 @@ blind index, so the same person is found without decrypting anyone.
 
 from __future__ import annotations
 
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from identity.crypto import envelope
 from identity.crypto.blind_index import document_index
 from identity.crypto.keyring import Keyring
 from identity.documents import Document
+from identity.errors import KeyringError
 from identity.models import Person
 
 
@@ -29,7 +31,8 @@ class Identity:
     phone: str | None
 
 
-def _aad(person_id: uuid.UUID, field: str) -> bytes:
+def _aad(person_id: uuid.UUID | str, field: str) -> bytes:
+    # A str id must be the canonical hyphenated form, which is what formatting a UUID gives.
     return f"identity/person/{person_id}/{field}".encode()
 
 
@@ -148,3 +151,94 @@ def reseal_identity(keyring: Keyring, person: Person, identity: Identity) -> Non
                        if identity.phone else None)
     person.birth_date_ct = (envelope.seal(dek, birth.isoformat().encode(), _aad(person.id, "birth_date"))
                             if birth else None)
+
+
+# --- Key rotation and verification, over plain column values (batched, no ORM objects) ----------
+
+SEALED_FIELDS = ("real_name", "document", "phone", "birth_date")
+
+
+@dataclass(frozen=True)
+class SealedRecord:
+    """The ciphertext columns of one person row, as a batch query returns them."""
+
+    id: uuid.UUID
+    state: str
+    dek_wrapped: bytes | None
+    dek_version: int | None
+    name_ct: bytes | None
+    document_ct: bytes | None
+    phone_ct: bytes | None
+    birth_date_ct: bytes | None
+    doc_index: bytes | None
+    doc_index_version: int | None
+
+
+def _unwrap_dek(keyring: Keyring, person_id: uuid.UUID | str, dek_wrapped: bytes) -> bytes:
+    kek = keyring.get("data", envelope.wrapped_version(dek_wrapped))
+    return envelope.unwrap(kek, dek_wrapped, _aad(person_id, "dek"))
+
+
+def rewrap_dek_to(keyring: Keyring, person_id: uuid.UUID | str, dek_wrapped: bytes, version: int) -> bytes:
+    """Re-wrap a DEK onto data key `version` (a rotation's target), leaving the sealed fields untouched."""
+    aad = _aad(person_id, "dek")
+    dek = envelope.unwrap(keyring.get("data", envelope.wrapped_version(dek_wrapped)), dek_wrapped, aad)
+    return envelope.wrap(keyring.get("data", version), version, dek, aad)
+
+
+def reindex_document(keyring: Keyring, person_id: uuid.UUID | str, dek_wrapped: bytes, document_ct: bytes,
+                     version: int) -> bytes:
+    """The person's document blind index under index key `version`: decrypt the document, HMAC it."""
+    dek = _unwrap_dek(keyring, person_id, dek_wrapped)
+    document = _document_from_json(envelope.open_sealed(dek, document_ct, _aad(person_id, "document")))
+    return document_index(keyring.get("index", version), document.index_material())
+
+
+def check_record(keyring: Keyring, record: SealedRecord) -> list[str]:
+    """What is wrong with one person row, as problem labels (never contents): empty when it is sound.
+
+    The wrapped DEK must open under the data key its header names, which must be `dek_version`;
+    every sealed field present must open under the DEK; the stored index must equal the index
+    recomputed under `doc_index_version`. Erased rows must hold no ciphertext at all.
+    """
+    present = {"real_name": record.name_ct, "document": record.document_ct, "phone": record.phone_ct,
+               "birth_date": record.birth_date_ct}
+    if record.dek_wrapped is None:
+        leftovers = [f"{f}: ciphertext without a data key" for f, v in present.items() if v is not None]
+        if record.doc_index is not None:
+            leftovers.append("dek: missing, so the index cannot be recomputed")
+        return leftovers
+    problems: list[str] = []
+    try:
+        if envelope.wrapped_version(record.dek_wrapped) != record.dek_version:
+            problems.append("dek: header version differs from dek_version")
+        dek = _unwrap_dek(keyring, record.id, record.dek_wrapped)
+    except (envelope.DecryptionFailed, KeyringError):
+        return [*problems, "dek: does not unwrap"]
+    if record.state == "active" and (record.name_ct is None or record.document_ct is None):
+        problems.append("fields: name or document missing")
+    document: Document | None = None
+    for field_name, blob in present.items():
+        if blob is None:
+            continue
+        try:
+            plain = envelope.open_sealed(dek, blob, _aad(record.id, field_name))
+            if field_name == "document":
+                document = _document_from_json(plain)
+        except (envelope.DecryptionFailed, ValueError, KeyError):
+            problems.append(f"{field_name}: does not decrypt")
+    if record.doc_index is not None:
+        if document is None:
+            problems.append("index: no readable document to check it against")
+        elif record.doc_index_version is None:
+            problems.append("index: no version recorded")
+        else:
+            try:
+                expected = document_index(keyring.get("index", record.doc_index_version),
+                                          document.index_material())
+            except KeyringError:
+                problems.append("index: its key version is not in the keyring")
+            else:
+                if not hmac.compare_digest(expected, record.doc_index):
+                    problems.append("index: differs from the document")
+    return problems
