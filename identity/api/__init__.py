@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_smorest import Api, Blueprint
 
-from identity.api import accounts, health, registrations
+from identity.api import accounts, health, registrations, tokens
 from identity.api.auth import rate_limit_key
 from identity.api.problems import problem, register_error_handlers
 from identity.api.transactions import init_transactions
@@ -16,7 +16,7 @@ from identity.schema_state import schema_is_current
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 # Routes that also take application/x-www-form-urlencoded, as RFC 7662 and RFC 7009 specify.
-FORM_ENDPOINTS: set[str] = set()
+FORM_ENDPOINTS: set[str] = {*tokens.FORM_ENDPOINTS}
 UNGUARDED_BLUEPRINTS = ("health", "api-docs")
 
 
@@ -65,4 +65,4 @@ def init_api(app: Flask) -> Api:
 
 def extra_blueprints() -> list[Blueprint]:
     """Blueprints of later features (tokens, sanctions) register here."""
-    return []
+    return [tokens.blp, tokens.jwks_blp]
