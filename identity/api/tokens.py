@@ -23,10 +23,11 @@ from identity.api.token_schemas import (
     TokenRequestSchema,
 )
 from identity.clock import utc_now
+from identity.db import set_read_only
 from identity.errors import DomainError, ValidationFailed
 from identity.extensions import db
 from identity.metrics import TOKENS
-from identity.services import tokens
+from identity.services import idempotency, tokens
 from identity.services.signing import SigningKeys, SigningKeysCache
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens",
@@ -42,6 +43,18 @@ _TOKEN_PARAMETER_BODY = {"required": True, "content": {
     "application/json": {"schema": TokenParameterSchema},
 }}
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
+
+
+# Issue and introspection read only, unless they must remember an Idempotency-Key response.
+_READ_ONLY_ENDPOINTS = ("tokens.issue_token", "tokens.introspect_token")
+
+
+@blp.before_request
+def _read_only_unless_idempotent() -> None:
+    """On SQLite a POST begins `BEGIN IMMEDIATE` (the write lock); these hot reads must not queue
+    behind each other for it. Runs after the app's own choice, which its teardown undoes."""
+    if request.endpoint in _READ_ONLY_ENDPOINTS and idempotency.HEADER not in request.headers:
+        set_read_only(True)
 
 
 @dataclass
