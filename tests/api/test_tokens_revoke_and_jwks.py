@@ -151,3 +151,6 @@ def test_jwks_needs_no_authentication_and_is_in_the_openapi_document(client):
     assert {"/v1/tokens", "/v1/tokens/introspect", "/v1/tokens/revoke", "/.well-known/jwks.json"} <= set(paths)
     body = paths["/v1/tokens/introspect"]["post"]["requestBody"]["content"]
     assert {"application/x-www-form-urlencoded", "application/json"} <= set(body)
+    issue_body = paths["/v1/tokens"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert issue_body == {"$ref": "#/components/schemas/TokenRequest"}
+    assert "201" in paths["/v1/tokens"]["post"]["responses"]
