@@ -59,6 +59,7 @@ class TokenVerifier:
         self.introspection = introspection
         self.fallback_to_introspection = fallback_to_introspection and introspection is not None
         self._clock = clock
+        self._header_kids: dict[str, str] = {}  # header segment -> kid, for headers that passed the checks
 
     def verify(self, token: str, *, online: bool = False) -> TokenClaims:
         if online and self.introspection is None:
@@ -80,17 +81,12 @@ class TokenVerifier:
             raise InvalidToken("malformed")
         header_b64, payload_b64, signature_b64 = token.split(".")
         try:
-            header = json.loads(_b64(header_b64))
             signature = _b64(signature_b64)
         except (ValueError, binascii.Error):
             raise InvalidToken("malformed") from None
-        if not isinstance(header, dict):
-            raise InvalidToken("malformed")
-        if header.get("alg") != "EdDSA" or "crit" in header or header.get("typ", "JWT") != "JWT":
-            raise InvalidToken("unsupported_algorithm")
-        kid = header.get("kid")
-        if not isinstance(kid, str):
-            raise InvalidToken("unknown_kid")
+        kid = self._header_kids.get(header_b64)
+        if kid is None:
+            kid = self._kid_from_header(header_b64)
         key = self.jwks.key(kid)
         try:
             key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii"))
@@ -103,6 +99,24 @@ class TokenVerifier:
         if not isinstance(claims, dict):
             raise InvalidToken("malformed")
         return self._check_claims(claims)
+
+    def _kid_from_header(self, header_b64: str) -> str:
+        try:
+            header = json.loads(_b64(header_b64))
+        except (ValueError, binascii.Error):
+            raise InvalidToken("malformed") from None
+        if not isinstance(header, dict):
+            raise InvalidToken("malformed")
+        if header.get("alg") != "EdDSA" or "crit" in header or header.get("typ", "JWT") != "JWT":
+            raise InvalidToken("unsupported_algorithm")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("unknown_kid")
+        # Every token signed with one key has the same header: remember the few good ones seen.
+        if len(self._header_kids) >= 16:
+            self._header_kids.clear()
+        self._header_kids[header_b64] = kid
+        return kid
 
     def _check_claims(self, claims: dict[str, Any]) -> TokenClaims:
         for name in ("nbf", "iat", "exp"):
