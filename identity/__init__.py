@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from identity.settings import Settings
+if TYPE_CHECKING:  # imported lazily so identity.client can be used without the server's dependencies
+    from flask import Flask
+
+    from identity.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The WSGI application: `gunicorn 'identity:create_app()'`."""
     from identity.app import build_app
+    from identity.settings import Settings
 
     return build_app(settings or Settings.from_env())

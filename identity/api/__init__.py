@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 
-from identity.api import accounts, health, registrations
+from identity.api import accounts, health, registrations, sanctions, tokens
 from identity.api.problems import problem, register_error_handlers
 from identity.api.transactions import init_transactions
 from identity.errors import ValidationFailed
@@ -15,7 +15,7 @@ from identity.schema_state import schema_is_current
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 # Routes that also take application/x-www-form-urlencoded, as RFC 7662 and RFC 7009 specify.
-FORM_ENDPOINTS: set[str] = set()
+FORM_ENDPOINTS: set[str] = {*tokens.FORM_ENDPOINTS}
 
 
 class IdentityApi(Api):
@@ -31,7 +31,7 @@ def init_api(app: Flask) -> Api:
         "under verified real names and receive only a per-platform pseudonym.")}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "An API key issued by an operator"})
-    for blueprint in (registrations.blp, accounts.blp, *extra_blueprints()):
+    for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.extensions["identity_api"] = api
@@ -59,9 +59,3 @@ def init_api(app: Flask) -> Api:
 
     return api
 
-
-def extra_blueprints() -> list[Blueprint]:
-    """Blueprints of later features (tokens, sanctions) register here."""
-    from identity.api import sanctions
-
-    return [sanctions.blp]

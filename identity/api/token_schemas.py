@@ -1,0 +1,79 @@
+"""Request and response bodies of the token routes (they feed the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from identity.api.fields import Rfc3339, StrictString
+from identity.api.schemas import StrictSchema
+from identity.models.token import MAX_TOKEN_TTL_SECONDS
+from identity.services.tokens import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: "900" or 900.5 or true is refused, not coerced."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("Must be an integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TokenRequestSchema(StrictSchema):
+    pseudonym = StrictString(required=True, validate=validate.Length(min=1, max=64),
+                             metadata={"example": "psn_7k3m9x2q4w8r6t1v5y0z3a2b4c"})
+    ttl_seconds = StrictInteger(load_default=DEFAULT_TTL_SECONDS,
+                                validate=validate.Range(min=MIN_TTL_SECONDS, max=MAX_TOKEN_TTL_SECONDS),
+                                metadata={"description": f"lifetime in seconds, {MIN_TTL_SECONDS} to "
+                                                         f"{MAX_TOKEN_TTL_SECONDS}; default {DEFAULT_TTL_SECONDS}"})
+
+
+class IssuedTokenSchema(Schema):
+    token = fields.String(metadata={"description": "a JWT (RFC 7519) signed with Ed25519 (alg EdDSA, kid in "
+                                                  "the header); verify it against /.well-known/jwks.json"})
+    token_type = fields.String(metadata={"enum": ["Bearer"]})
+    expires_at = Rfc3339()
+    jti = fields.String()
+
+
+class TokenParameterSchema(StrictSchema):
+    """RFC 7662 / RFC 7009 request: as a form field (application/x-www-form-urlencoded) or a JSON key."""
+
+    # No upper bound here: an overlong token is answered `{"active": false}` like any other bad one.
+    token = StrictString(required=True, validate=validate.Length(min=1))
+    token_type_hint = StrictString(validate=validate.Length(max=64),
+                                   metadata={"description": "accepted as RFC 7662 allows, and ignored"})
+
+
+class IntrospectionSchema(Schema):
+    """`{"active": false}` alone for any inactive token; every other field only when active."""
+
+    active = fields.Boolean(required=True)
+    sub = fields.String(metadata={"description": "the pseudonym"})
+    aud = fields.String(metadata={"description": "the platform's id"})
+    exp = fields.Integer()
+    iat = fields.Integer()
+    jti = fields.String()
+    rnv = fields.Boolean()
+    lvl = fields.String(metadata={"enum": ["document_checked", "authority_verified"]})
+    adult = fields.Boolean()
+    scope = fields.String(metadata={"description": "permissions left now, after current sanctions"})
+
+
+class RevocationSchema(Schema):
+    """RFC 7009 answers 200 with no content of meaning; the same body whatever happened."""
+
+
+class JwkSchema(Schema):
+    kty = fields.String(metadata={"enum": ["OKP"]})
+    crv = fields.String(metadata={"enum": ["Ed25519"]})
+    x = fields.String()
+    alg = fields.String(metadata={"enum": ["EdDSA"]})
+    use = fields.String(metadata={"enum": ["sig"]})
+    kid = fields.String(metadata={"description": "RFC 7638 JWK thumbprint (SHA-256) of the key"})
+
+
+class JwksSchema(Schema):
+    keys = fields.List(fields.Nested(JwkSchema))

@@ -1,0 +1,176 @@
+"""/v1/tokens (issue, introspect, revoke) and /.well-known/jwks.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.context import current_keyring, principal, request_epochs, runtime
+from identity.api.idempotent import idempotent
+from identity.api.problems import flatten_messages
+from identity.api.schemas import ProblemSchema
+from identity.api.token_schemas import (
+    IntrospectionSchema,
+    IssuedTokenSchema,
+    JwksSchema,
+    RevocationSchema,
+    TokenParameterSchema,
+    TokenRequestSchema,
+)
+from identity.clock import utc_now
+from identity.db import set_read_only
+from identity.errors import DomainError, ValidationFailed
+from identity.extensions import db
+from identity.metrics import TOKENS
+from identity.services import idempotency, tokens
+from identity.services.signing import SigningKeys, SigningKeysCache
+
+blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens",
+                description="Pseudonymous tokens for posting services: issue, introspect, revoke.")
+jwks_blp = Blueprint("jwks", __name__, url_prefix="/.well-known",
+                     description="The public keys that verify tokens offline.")
+
+# Both RFC 7662 and RFC 7009 define form-encoded requests; JSON is accepted too.
+FORM_ENDPOINTS = ("tokens.introspect_token", "tokens.revoke_token")
+_TOKEN_PARAMETER = TokenParameterSchema()
+_TOKEN_REQUEST = TokenRequestSchema()
+_TOKEN_PARAMETER_BODY = {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": TokenParameterSchema},
+    "application/json": {"schema": TokenParameterSchema},
+}}
+NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
+
+
+# Issue and introspection read only, unless they must remember an Idempotency-Key response.
+_READ_ONLY_ENDPOINTS = ("tokens.issue_token", "tokens.introspect_token")
+
+
+@blp.before_request
+def _read_only_unless_idempotent() -> None:
+    """On SQLite a POST begins `BEGIN IMMEDIATE` (the write lock); these hot reads must not queue
+    behind each other for it. Runs after the app's own choice, which its teardown undoes."""
+    if request.endpoint in _READ_ONLY_ENDPOINTS and idempotency.HEADER not in request.headers:
+        set_read_only(True)
+
+
+@dataclass
+class TokenRuntime:
+    """Per-process token state: lives beside the app's Runtime, created on first use."""
+
+    caches: tokens.TokenCaches = field(default_factory=tokens.TokenCaches)
+    signing: SigningKeysCache = field(default_factory=SigningKeysCache)
+
+
+def token_runtime() -> TokenRuntime:
+    found = current_app.extensions.get("identity_tokens")
+    if found is None:
+        found = current_app.extensions.setdefault("identity_tokens", TokenRuntime())
+    return found
+
+
+def signing_keys() -> SigningKeys:
+    return token_runtime().signing.get(db.session(), current_keyring(), request_epochs().get("keys", 0))
+
+
+def _token_parameter() -> str:
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # The body is already read (the API's guard caches it); parse_qsl is several times
+        # cheaper than werkzeug's streaming form parser on this hot path.
+        try:
+            pairs = parse_qsl(request.get_data(cache=True).decode("utf-8"), keep_blank_values=True,
+                              strict_parsing=False, max_num_fields=10)
+        except (UnicodeDecodeError, ValueError):
+            raise ValidationFailed({"body": ["The form body could not be parsed."]}) from None
+        data: Any = dict(pairs)
+        if len(data) != len(pairs):
+            raise ValidationFailed({"body": ["Send each parameter once (RFC 7662 section 2.1)."]})
+    else:
+        data = request.get_json(silent=True) or {}
+    try:
+        return _TOKEN_PARAMETER.load(data)["token"]
+    except ValidationError as error:
+        raise ValidationFailed(flatten_messages(error.messages)) from None
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
+         description="No database write and no audit event: issuing changes no stored state.",
+         requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema}}})
+@require_scope("tokens:issue")
+@idempotent
+@blp.response(201, IssuedTokenSchema)
+@blp.alt_response(403, schema=ProblemSchema, description="account_restricted: closed, or a sanction bars posting")
+@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+def issue_token() -> Any:
+    # Loaded here rather than by @blp.arguments: webargs' per-request machinery costs more
+    # than the schema itself on this hot path. The API's guard has already refused non-JSON.
+    try:
+        body = _TOKEN_REQUEST.load(request.get_json(silent=True) or {})
+    except ValidationError as error:
+        raise ValidationFailed(flatten_messages(error.messages)) from None
+    rt = token_runtime()
+    try:
+        issued = tokens.issue(db.session(), current_keyring(), rt.caches, signing_keys(),
+                              issuer=runtime().settings.issuer, principal=principal(), pseudonym=body["pseudonym"],
+                              ttl_seconds=body["ttl_seconds"], current=request_epochs(), now=utc_now())
+    except DomainError as error:
+        TOKENS.labels(operation="issue", outcome=error.code).inc()
+        raise
+    TOKENS.labels(operation="issue", outcome="issued").inc()
+    return ({"token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at, "jti": issued.jti},
+            201, NO_STORE)
+
+
+@blp.route("/introspect", methods=["POST"])
+@blp.doc(security=BEARER_SECURITY, summary="Is this token active, and what may its holder do now? (RFC 7662)",
+         description="`{\"active\": false}` alone, whatever the reason: expired, not yet valid, revoked, "
+                     "malformed, an unknown key, a bad signature, another issuer, another platform's, or a "
+                     "closed account. `scope` is computed now, after the sanctions in force now.",
+         requestBody=_TOKEN_PARAMETER_BODY)
+@require_scope("tokens:introspect")
+@idempotent
+@blp.response(200, IntrospectionSchema)
+def introspect_token() -> Any:
+    token = _token_parameter()
+    result = tokens.introspect(db.session(), current_keyring(), token_runtime().caches, signing_keys(),
+                               issuer=runtime().settings.issuer, principal=principal(), token=token,
+                               current=request_epochs(), now=utc_now())
+    TOKENS.labels(operation="introspect", outcome="active" if result else "inactive").inc()
+    return (result or {"active": False}), 200, NO_STORE
+
+
+@blp.route("/revoke", methods=["POST"])
+@blp.doc(security=BEARER_SECURITY, summary="Revoke one of this platform's tokens (RFC 7009)",
+         description="200 whether or not the token was active or this platform's; effective at once in "
+                     "every server process. Audited.",
+         requestBody=_TOKEN_PARAMETER_BODY)
+@require_scope("tokens:issue")
+@idempotent
+@blp.response(200, RevocationSchema)
+def revoke_token() -> Any:
+    token = _token_parameter()
+    revoked = tokens.revoke(db.session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
+                            principal=principal(), token=token, now=utc_now())
+    TOKENS.labels(operation="revoke", outcome="revoked" if revoked else "no_effect").inc()
+    return {}, 200, NO_STORE
+
+
+@jwks_blp.route("/jwks.json", methods=["GET"])
+@jwks_blp.doc(security=[], summary="The public keys that verify every unexpired token",
+              description="Ed25519 keys (kty OKP, alg EdDSA). `kid` is the key's RFC 7638 thumbprint. A "
+                          "rotated-out key stays until its last token has expired. Cacheable: honour "
+                          "Cache-Control max-age, revalidate with If-None-Match, and refetch on an unknown kid.")
+@jwks_blp.response(200, JwksSchema, headers={"ETag": {"schema": {"type": "string"}},
+                                              "Cache-Control": {"schema": {"type": "string"}}})
+def jwks() -> Any:
+    document = signing_keys().jwks(utc_now())
+    response = Response(document.body, mimetype="application/json")
+    response.headers["ETag"] = document.etag
+    response.headers["Cache-Control"] = f"public, max-age={runtime().settings.jwks_max_age_seconds}"
+    return response.make_conditional(request)

@@ -1,0 +1,150 @@
+"""Helpers for token tests: accounts, sanctions filed straight into the database (as the
+sanctions feature does: the row plus an `access` epoch bump), a movable clock, forged tokens,
+and an HTTP stand-in that lets identity.client talk to the Flask test client."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.people import registration
+
+
+class Clock:
+    """A settable `utc_now` for the token routes."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def timestamp(self) -> float:
+        return self.now.timestamp()
+
+
+def register(client: FlaskClient, headers: dict[str, str], sequence: int = 1, **extra: Any) -> str:
+    response = client.post("/v1/registrations", json=registration(sequence=sequence, **extra), headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["pseudonym"]
+
+
+def issue(client: FlaskClient, headers: dict[str, str], pseudonym: str, **body: Any) -> dict[str, Any]:
+    response = client.post("/v1/tokens", json={"pseudonym": pseudonym, **body}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def introspect(client: FlaskClient, headers: dict[str, str], token: str) -> dict[str, Any]:
+    response = client.post("/v1/tokens/introspect", data={"token": token}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def file_sanction(app: Flask, pseudonym: str, kind: str, *, expires_at: datetime | None = None) -> str:
+    from identity.clock import utc_now
+    from identity.extensions import db
+    from identity.models import Account, Sanction
+    from identity.services import epochs
+
+    with app.app_context():
+        account = db.session.query(Account).filter_by(pseudonym=pseudonym).one()
+        sanction = Sanction(id="snc_" + uuid.uuid4().hex[:26], platform_id=account.platform_id,
+                            person_id=account.person_id, account_id=account.id, kind=kind, reason_code="spam",
+                            scope="platform", created_at=utc_now(), expires_at=expires_at)
+        db.session.add(sanction)
+        epochs.bump(db.session(), "access")
+        db.session.commit()
+        return sanction.id
+
+
+def lift_sanction(app: Flask, sanction_id: str) -> None:
+    from identity.clock import utc_now
+    from identity.extensions import db
+    from identity.models import Sanction
+    from identity.services import epochs
+
+    with app.app_context():
+        sanction = db.session.get(Sanction, sanction_id)
+        assert sanction is not None
+        sanction.lifted_at, sanction.lift_reason = utc_now(), "appeal upheld"
+        epochs.bump(db.session(), "access")
+        db.session.commit()
+
+
+def signing_private_key(app: Flask) -> tuple[str, Ed25519PrivateKey]:
+    """The service's primary signing key and its kid (to forge tokens that differ in one claim)."""
+    from identity.cli.output import keyring
+    from identity.extensions import db
+    from identity.services.signing import load_signing_keys
+
+    with app.app_context():
+        keys = load_signing_keys(db.session(), keyring())
+        return keys.primary.kid, keys.primary.private
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned(claims: dict[str, Any], header: dict[str, Any]) -> str:
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}."
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def header_of(token: str) -> dict[str, Any]:
+    return jwt.get_unverified_header(token)
+
+
+def resign(token: str, key: Ed25519PrivateKey, kid: str, **changes: Any) -> str:
+    claims = {**claims_of(token), **changes}
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+@dataclass
+class FakeResponse:
+    status: int
+    headers: dict[str, str]
+    data: bytes
+
+
+@dataclass
+class FlaskHttp:
+    """Stands in for urllib3.PoolManager: sends identity.client's requests to a Flask test client."""
+
+    client: FlaskClient
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    fail: bool = False
+
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                fields: dict[str, str] | None = None, **_: Any) -> FakeResponse:
+        import urllib3
+
+        self.requests.append((method, url))
+        if self.fail:
+            raise urllib3.exceptions.NewConnectionError(None, "refused")  # type: ignore[arg-type]
+        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1]
+        response = self.client.open(path, method=method, headers=headers or {}, data=fields)
+        return FakeResponse(response.status_code, dict(response.headers), response.get_data())
+
+
+def sign_raw(header: dict[str, Any], claims: dict[str, Any], key: Ed25519PrivateKey) -> str:
+    """A JWS built by hand, for headers a JWT library refuses to produce."""
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{b64(key.sign(signing_input.encode()))}"
