@@ -15,7 +15,7 @@ from identity.clock import utc_now
 from identity.errors import RegistrationRefused
 from identity.extensions import db
 from identity.metrics import REGISTRATIONS
-from identity.services import accounts, audit, registration
+from identity.services import audit, registration
 from identity.verifiers import OfflineVerifier
 
 blp = Blueprint("registrations", __name__, url_prefix="/v1/registrations",
@@ -54,8 +54,7 @@ def register(body: dict[str, Any]) -> Any:
             db.session.commit()
         verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
         keyring = current_keyring()
-        account = registration.register(db.session(), keyring, caller, prepared, verification, now)
-        view = accounts.view(db.session(), keyring, account, now)
+        view = registration.register(db.session(), keyring, caller, prepared, verification, now)
     except RegistrationRefused as refused:
         _audit_refusal(refused)
         REGISTRATIONS.labels(outcome=refused.code).inc()
@@ -64,7 +63,7 @@ def register(body: dict[str, Any]) -> Any:
         REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
         raise
     REGISTRATIONS.labels(outcome="registered").inc()
-    return account_body(view), 201, {"Location": f"/v1/accounts/{account.pseudonym}"}
+    return account_body(view), 201, {"Location": f"/v1/accounts/{view.account.pseudonym}"}
 
 
 def _audit_refusal(refused: RegistrationRefused) -> None:

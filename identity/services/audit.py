@@ -17,9 +17,9 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from identity.clock import rfc3339, utc_now
@@ -46,20 +46,33 @@ def ensure_chain_head(session: Session) -> None:
         session.flush()
 
 
+# Built once: the statements are the same for every event, only the parameters change.
+_EVENTS = cast(Table, AuditEvent.__table__)
+_HEAD = cast(Table, AuditChainHead.__table__)
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.mac).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENT = insert(_EVENTS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), mac=bindparam("new_mac"))
+
+
 def record(session: Session, keyring: Keyring, *, actor: str, action: str, subject: str | None = None,
-           details: Mapping[str, Any] | None = None, now: datetime | None = None) -> AuditEvent:
+           details: Mapping[str, Any] | None = None, now: datetime | None = None) -> int:
+    """Append one event; returns its position on the chain.
+
+    Three Core statements (lock the head, insert, move the head) rather than ORM objects: this
+    runs in every state-changing request, and the unit of work cost more than the SQL.
+    """
     key_version, key = keyring.primary("audit")
-    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one()
+    connection = session.connection()
+    head_seq, head_mac = connection.execute(_LOCK_HEAD).one()
     occurred_at = now or utc_now()
     body = json.dumps(dict(details or {}), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    seq = head.seq + 1
-    mac = _mac(key, head.mac, _canonical(seq, occurred_at, actor, action, subject, body, key_version))
-    event = AuditEvent(seq=seq, occurred_at=occurred_at, actor=actor, action=action, subject=subject,
-                       details=body, key_version=key_version, prev_mac=head.mac, mac=mac)
-    session.add(event)
-    head.seq, head.mac = seq, mac
-    session.flush()
-    return event
+    seq = head_seq + 1
+    mac = _mac(key, head_mac, _canonical(seq, occurred_at, actor, action, subject, body, key_version))
+    connection.execute(_INSERT_EVENT, {"seq": seq, "occurred_at": occurred_at, "actor": actor, "action": action,
+                                       "subject": subject, "details": body, "key_version": key_version,
+                                       "prev_mac": head_mac, "mac": mac})
+    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_mac": mac})
+    return seq
 
 
 @dataclass

@@ -8,14 +8,16 @@ duplicates, cheap to answer before asking the authority) -> the verifier -> `reg
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, Table, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from identity import documents
 from identity.crypto.keyring import Keyring
@@ -29,9 +31,9 @@ from identity.errors import (
     ValidationFailed,
 )
 from identity.ids import new_pseudonym
-from identity.models import Account, Person
+from identity.models import Account, Base, Person
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import audit, sanctions, vault
+from identity.services import accounts, audit, sanctions, vault
 from identity.services.authentication import Principal
 from identity.verifiers import Verification
 
@@ -111,9 +113,15 @@ def prepare(request: RegistrationRequest, principal: Principal, now: datetime) -
     )
 
 
+_PERSONS = cast(Table, Person.__table__)
+# Most registrations are of someone new: ask for the id only, load the row only when found.
+_FIND_PERSON = select(_PERSONS.c.id).where(_PERSONS.c.doc_index.in_(bindparam("candidates", expanding=True)))
+
+
 def find_person(session: Session, keyring: Keyring, document: documents.Document) -> Person | None:
     candidates = list(vault.index_candidates(keyring, document).values())
-    return session.scalars(select(Person).where(Person.doc_index.in_(candidates))).first()
+    found = session.connection().execute(_FIND_PERSON, {"candidates": candidates}).first()
+    return None if found is None else session.get(Person, found[0])
 
 
 def _open_accounts(session: Session, person: Person, platform_id: str) -> list[Account]:
@@ -149,17 +157,35 @@ def precheck(session: Session, keyring: Keyring, principal: Principal, prepared:
         _refusal(session, keyring, principal, person, prepared, now)
 
 
-def _create_person(session: Session, keyring: Keyring, prepared: PreparedRegistration, now: datetime) -> Person | None:
+@functools.cache
+def _insert_ignoring_conflicts(dialect: str, table: Table) -> Insert:
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg reports -1 for this statement's rowcount.
+    return statement.returning(*table.primary_key.columns)
+
+
+def _insert_unless_taken(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING: False when a unique constraint says someone was first.
+
+    This lets the constraint decide a race without a savepoint (two extra statements on every
+    registration) and without aborting the transaction. On PostgreSQL the statement waits for a
+    racing transaction holding the same key to finish, then yields to it if it committed.
+    The statement is built once per table and run on the Core table with the values as
+    parameters: the ORM's bulk-insert path compiled it afresh on every call.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)
+    statement = _insert_ignoring_conflicts(session.get_bind().dialect.name, table)
+    return session.connection().execute(statement, values).first() is not None
+
+
+def _create_person(session: Session, keyring: Keyring, prepared: PreparedRegistration,
+                   now: datetime) -> uuid.UUID | None:
+    """A new person row (Core insert: no ORM object is needed), or None if the document is taken."""
     person_id = uuid.uuid4()
-    person = Person(id=person_id, state=PERSON_ACTIVE, adult=prepared.adult, created_at=now,
-                    **vault.seal_identity(keyring, person_id, prepared.identity))
-    try:
-        with session.begin_nested():
-            session.add(person)
-            session.flush()
-    except IntegrityError:
-        return None  # someone registered the same document first; look it up again
-    return person
+    values = {"id": person_id, "state": PERSON_ACTIVE, "adult": prepared.adult, "created_at": now,
+              **vault.seal_identity(keyring, person_id, prepared.identity)}
+    return person_id if _insert_unless_taken(session, Person, values) else None
 
 
 def _revive(session: Session, keyring: Keyring, person: Person, prepared: PreparedRegistration) -> None:
@@ -171,13 +197,35 @@ def _revive(session: Session, keyring: Keyring, person: Person, prepared: Prepar
     session.flush()
 
 
+def _new_account(principal: Principal, person_id: uuid.UUID, slot: int, prepared: PreparedRegistration,
+                 verification: Verification, now: datetime) -> Account:
+    """A transient Account: written with a Core insert, then only read to answer the request."""
+    return Account(
+        pseudonym=new_pseudonym(), platform_id=principal.platform_id, person_id=person_id, slot=slot,
+        status=ACCOUNT_ACTIVE, external_ref=prepared.external_ref, verification_level=verification.level,
+        verification_method=verification.method, verified_at=verification.verified_at,
+        consent_notice_version=prepared.notice_version, consent_accepted_at=prepared.accepted_at,
+        guardian_consent=prepared.guardian_consent, created_at=now, closed_at=None)
+
+
+def _columns(account: Account) -> dict[str, Any]:
+    return {column.key: getattr(account, column.key) for column in Account.__table__.columns
+            if column.key != "id"}
+
+
+def _record(session: Session, keyring: Keyring, principal: Principal, account: Account,
+            verification: Verification) -> None:
+    audit.record(session, keyring, actor=principal.actor, action="account.registered", subject=account.pseudonym,
+                 details={"platform": principal.platform_id, "verification": verification.level})
+
+
 def _free_slot(taken: list[Account], maximum: int) -> int:
     used = {a.slot for a in taken}
     return next(slot for slot in range(1, maximum + 1) if slot not in used)
 
 
 def register(session: Session, keyring: Keyring, principal: Principal, prepared: PreparedRegistration,
-             verification: Verification, now: datetime) -> Account:
+             verification: Verification, now: datetime) -> accounts.AccountView:
     """Create the account (and the person, if new). Exactly one of two racing registrations of the
     same person wins a slot: the (platform, person, slot) and blind-index constraints decide."""
     for _ in range(_ATTEMPTS):
@@ -194,40 +242,30 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
                 _revive(session, keyring, person, prepared)
             elif settled == PERSON_ERASED:
                 person = None  # every sanction had ended: the person starts afresh
-        created = person is None
         if person is None:
-            person = _create_person(session, keyring, prepared, now)
-            if person is None:
-                continue
-        # A person created by this transaction has no account, and no other transaction can see
-        # the row to give them one before this one commits: slot 1 is free and the insert cannot
-        # race, so it needs neither the accounts query nor a savepoint.
-        taken = [] if created else _open_accounts(session, person, principal.platform_id)
-        account = Account(
-            pseudonym=new_pseudonym(), platform_id=principal.platform_id, person_id=person.id,
-            slot=_free_slot(taken, principal.policy.max_accounts_per_person), status=ACCOUNT_ACTIVE,
-            external_ref=prepared.external_ref, verification_level=verification.level,
-            verification_method=verification.method, verified_at=verification.verified_at,
-            consent_notice_version=prepared.notice_version, consent_accepted_at=prepared.accepted_at,
-            guardian_consent=prepared.guardian_consent, created_at=now)
-        if created:
-            session.add(account)
-            session.flush()
-        else:
-            try:
-                with session.begin_nested():
-                    session.add(account)
-                    session.flush()
-            except IntegrityError:
-                continue  # a racing registration took the slot; the next pass sees it
-        set_committed_value(account, "person", person)  # known already: spare the view a lazy load
+            created = _create_person(session, keyring, prepared, now)
+            if created is None:
+                continue  # someone registered the same document first; look it up again
+            # Nobody else can see this person before we commit: slot 1 is free, no sanction
+            # binds them, so the account needs no query and the view no sanctions lookup.
+            account = _new_account(principal, created, 1, prepared, verification, now)
+            if not _insert_unless_taken(session, Account, _columns(account)):
+                continue  # only a pseudonym collision (128 random bits) can land here
+            _record(session, keyring, principal, account, verification)
+            return accounts.AccountView(account=account, status="active", adult=prepared.adult, restrictions=[])
+        taken = _open_accounts(session, person, principal.platform_id)
+        account = _new_account(principal, person.id, _free_slot(taken, principal.policy.max_accounts_per_person),
+                               prepared, verification, now)
+        if not _insert_unless_taken(session, Account, _columns(account)):
+            continue  # a racing registration took the slot; the next pass sees it
         if prepared.adult and not person.adult:
             person.adult = True
         if prepared.identity.phone and person.phone_ct is None:
             person.phone_ct = vault.seal_phone(keyring, person, prepared.identity.phone)
-        audit.record(session, keyring, actor=principal.actor, action="account.registered",
-                     subject=account.pseudonym,
-                     details={"platform": principal.platform_id, "verification": verification.level})
-        return account
+        session.flush()
+        _record(session, keyring, principal, account, verification)
+        restrictions = sanctions.active_on_platform(session, person.id, principal.platform_id, now)
+        return accounts.AccountView(account=account, status="restricted" if restrictions else "active",
+                                    adult=accounts.is_adult(keyring, person, now.date()), restrictions=restrictions)
     raise Conflict("The registration raced other registrations of the same person; retry it.")
 
