@@ -28,7 +28,6 @@ def build_app(settings: Settings) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         RATELIMIT_STORAGE_URI=settings.redis_url or f"{ratelimit.SCHEME}://",
-        RATELIMIT_HEADERS_ENABLED=True,
         IDENTITY_RATE_LIMIT=settings.rate_limit,
         JSON_SORT_KEYS=False,
     )

@@ -24,5 +24,6 @@ def _configured_limit() -> str:
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-limiter = Limiter(key_func=_rate_limit_key, headers_enabled=True, default_limits=[_configured_limit],
+# Rate-limit headers on every answer cost a tenth of a cheap request; a 429 carries Retry-After.
+limiter = Limiter(key_func=_rate_limit_key, headers_enabled=False, default_limits=[_configured_limit],
                   default_limits_exempt_when=lambda: request.blueprint in UNLIMITED_BLUEPRINTS)

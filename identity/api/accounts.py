@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal
+from identity.api.context import current_keyring, principal, request_epochs
 from identity.api.presenters import account_body
 from identity.api.schemas import (
     AccountListSchema,
@@ -20,6 +21,7 @@ from identity.api.transactions import writes
 from identity.clock import utc_now
 from identity.extensions import db
 from identity.services import accounts
+from identity.services.epoch_cache import EpochCache
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
                 description="A platform's accounts, known by pseudonym.")
@@ -31,9 +33,23 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
 @blp.response(200, AccountSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="not_found")
 def get_account(pseudonym: str) -> Any:
-    now = utc_now()
-    account = accounts.get_account(db.session(), principal().platform_id, pseudonym)
-    return account_body(accounts.view(db.session(), current_keyring(), account, now))
+    now, platform_id = utc_now(), principal().platform_id
+    cache, epoch = _views(), request_epochs().get("access", 0)
+    cached = cache.get(pseudonym, epoch, now)
+    if cached is not None and cached[0] == platform_id:
+        return cached[1]
+    account = accounts.get_account(db.session(), platform_id, pseudonym)
+    view = accounts.view(db.session(), current_keyring(), account, now)
+    body = account_body(view)
+    cache.put(pseudonym, (platform_id, body), epoch, view.valid_until(now))
+    return body
+
+
+def _views() -> EpochCache[str, tuple[str, dict[str, Any]]]:
+    """Account bodies by pseudonym, per process. Everything that changes one (closing, a sanction
+    filed, lifted or widened) bumps the `access` epoch, which empties the cache everywhere; the
+    clock ends an entry when a restriction expires or a minor may come of age."""
+    return current_app.extensions.setdefault("identity_account_views", EpochCache())
 
 
 @blp.route("", methods=["GET"])

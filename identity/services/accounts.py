@@ -7,7 +7,7 @@ another platform's pseudonym is answered exactly as one that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from identity.models import Account, Person, Sanction
 from identity.models.person import ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
 from identity.services import audit, epochs, sanctions, vault
 from identity.services.authentication import Principal
+from identity.services.epoch_cache import next_utc_midnight
 
 RETENTION_RULE = (
     "Held while the person has an open account on any platform, or while a sanction applies to them. "
@@ -30,12 +31,27 @@ RETENTION_RULE = (
 )
 
 
+# Belt and braces: a cached account view is re-read at least this often.
+MAX_VIEW_AGE = timedelta(seconds=300)
+
+
 @dataclass(frozen=True)
 class AccountView:
     account: Account
     status: str
     adult: bool
     restrictions: list[Sanction]
+
+    def valid_until(self, now: datetime) -> datetime:
+        """The first moment this view could change without anyone writing (and bumping the
+        `access` epoch): a restriction's end, or midnight for a minor who may come of age."""
+        until = now + MAX_VIEW_AGE
+        for sanction in self.restrictions:
+            if sanction.expires_at is not None:
+                until = min(until, sanction.expires_at)
+        if not self.adult:
+            until = min(until, next_utc_midnight(now))
+        return until
 
 
 def get_account(session: Session, platform_id: str, pseudonym: str) -> Account:

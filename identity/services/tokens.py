@@ -17,11 +17,9 @@ and is audited.
 from __future__ import annotations
 
 import secrets
-import threading
-from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from typing import Any, Generic, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from sqlalchemy import delete, select
@@ -35,6 +33,7 @@ from identity.models import Account, Person, RevokedToken
 from identity.models.person import ACCOUNT_CLOSED
 from identity.services import accounts, audit, epochs, sanctions
 from identity.services.authentication import Principal
+from identity.services.epoch_cache import EpochCache, next_utc_midnight
 from identity.services.signing import LEEWAY_SECONDS, SigningKeys, b64url
 
 DEFAULT_TTL_SECONDS = 900
@@ -45,42 +44,6 @@ MAX_STATE_AGE = timedelta(seconds=300)
 MAX_CACHE_ENTRIES = 50_000
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class EpochCache(Generic[K, V]):
-    """A per-process map emptied when its epoch changes; each entry also has its own deadline.
-
-    An entry is stored only under the epoch the request read before reading the data, and only
-    if the cache has not moved on to a newer epoch meanwhile: a slow request never puts an old
-    answer into a newer generation.
-    """
-
-    def __init__(self, max_entries: int = MAX_CACHE_ENTRIES) -> None:
-        self._entries: dict[K, tuple[V, datetime]] = {}
-        self._epoch: Hashable = None
-        self._max = max_entries
-        self._lock = threading.Lock()
-
-    def get(self, key: K, epoch: Hashable, now: datetime) -> V | None:
-        with self._lock:
-            if self._epoch != epoch:
-                self._entries.clear()
-                self._epoch = epoch
-                return None
-            found = self._entries.get(key)
-        if found is None or now >= found[1]:
-            return None
-        return found[0]
-
-    def put(self, key: K, value: V, epoch: Hashable, valid_until: datetime) -> None:
-        with self._lock:
-            if self._epoch != epoch:
-                return
-            if len(self._entries) >= self._max and key not in self._entries:
-                self._entries.pop(next(iter(self._entries)))  # the oldest insertion goes first
-            self._entries[key] = (value, valid_until)
 
 
 @dataclass(frozen=True)
@@ -118,10 +81,6 @@ class TokenCaches:
         self.introspection: EpochCache[str, VerifiedToken] = EpochCache()
 
 
-def _next_utc_midnight(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(0), tzinfo=UTC)
-
-
 def load_account_state(session: Session, keyring: Keyring, pseudonym: str,
                        now: datetime) -> tuple[AccountState, datetime] | None:
     """The account's token-relevant state and the moment it may next change by the clock."""
@@ -138,7 +97,7 @@ def load_account_state(session: Session, keyring: Keyring, pseudonym: str,
         if sanction.expires_at is not None:
             valid_until = min(valid_until, sanction.expires_at)
     if not adult:
-        valid_until = min(valid_until, _next_utc_midnight(now))
+        valid_until = min(valid_until, next_utc_midnight(now))
     state = AccountState(platform_id=account.platform_id, closed=account.status == ACCOUNT_CLOSED,
                          level=account.verification_level, adult=adult,
                          scope=tuple(sanctions.permissions_after(active)))
