@@ -441,3 +441,28 @@ def test_closing_the_last_account_under_a_posting_ban_keeps_a_trace_that_its_lif
     again = register(client, auth, number=NUMBER)
     assert person_of(app, again).id != erased.id
     assert claims_of(_token(client, auth, again))["scope"] == FULL
+
+
+def test_the_old_signing_key_retires_only_once_the_jwks_has_stopped_publishing_it(
+        app, client, runner, platforms, platform, auth, clock):
+    """Tokens verify until exp + 30 s leeway, and the JWKS keeps the old key that long: `keys
+    retire signing` must not destroy it any sooner, nor `keys rotate signing` promise less."""
+    pseudonym = register(client, auth)
+    last_old = _token(client, auth, pseudonym, ttl_seconds=3600)  # signed at the rotation's instant
+    old_kid = header_of(last_old)["kid"]
+    rotated = _admin(runner, "keys", "rotate", "signing", "--json")
+    assert rotated.exit_code == 0, rotated.output
+    rotated_at = clock.now()
+    published_until = rfc3339(rotated_at + timedelta(seconds=3600 + 30))
+    assert json.loads(rotated.stdout)["previous_verifies_until"] == published_until
+
+    clock.advance(seconds=3600 + 10)  # past exp, inside the leeway every verifier grants
+    assert old_kid in [k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]]
+    assert introspect(client, auth, last_old)["active"] is True
+    refused = _admin(runner, "keys", "retire", "signing", "1")
+    assert refused.exit_code == 1 and published_until in refused.output
+    assert introspect(client, auth, last_old)["active"] is True
+
+    clock.advance(seconds=20)  # the JWKS window ends
+    assert old_kid not in [k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]]
+    assert _admin(runner, "keys", "retire", "signing", "1").exit_code == 0
