@@ -222,7 +222,7 @@ class IntrospectSanctioned(Introspect):
     live sanctions (and tokens still issue). Compare its req/s with `introspect`'s."""
 
     name = "introspect_sanctioned"
-    title = "POST /v1/tokens/introspect (sanctioned)"
+    title = "POST …/introspect, sanctioned"
     scopes = ("registrations:write", "tokens:issue", "tokens:introspect", "sanctions:write")
     namespace = 5
     key = "sanctioned_tokens"
