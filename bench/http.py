@@ -126,6 +126,19 @@ def report(database: str, workers: int, plan: load.LoadPlan,
                      "p99_ms": round(r.percentile_ms(99), 2), "ratio_to_floor": round(ratio, 3),
                      "server_cpu_ms_per_request": round(r.cpu_ms_per_request, 3),
                      "unexpected": dict(r.unexpected), "verdict": text or "n/a"})
+    by_name = {r.scenario.name: r for r in results}
+    for r in results:
+        base = by_name.get(r.scenario.baseline or "")
+        if base is None or r.scenario.max_cost is None or not base.rps:
+            continue
+        cost = 1 - r.rps / base.rps
+        ok = cost <= r.scenario.max_cost
+        passed &= ok
+        print(f"{r.scenario.name} vs {base.scenario.name}: {r.rps:.0f} / {base.rps:.0f} req/s = {r.rps / base.rps:.0%}"
+              f" (cpu ms {r.cpu_ms_per_request:.2f} vs {base.cpu_ms_per_request:.2f}); costs {cost:.1%}, "
+              f"at most {r.scenario.max_cost:.0%} allowed: {'ok' if ok else 'MISS'}")
+        rows.append({"database": database, "comparison": f"{r.scenario.name}/{base.scenario.name}",
+                     "ratio": round(r.rps / base.rps, 3), "cost": round(cost, 3), "ok": ok})
     print(f"verdict ({database}): {'all targets met' if passed else 'targets missed'}", flush=True)
     return rows, passed
 

@@ -13,8 +13,9 @@ To add a scenario, subclass `Scenario`, set `name`, `expect` and `scopes`, write
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from bench.client import Connection, Request
 from tests.support.people import registration, resident_id
@@ -62,6 +63,10 @@ class Scenario:
     scopes: ClassVar[tuple[str, ...]] = ()
     floor: ClassVar[bool] = False  # the framework floor the others are compared with
     targets: ClassVar[dict[str, Target]] = {}  # by database
+    # Another scenario of the same run this one is compared with, and the share of that one's
+    # req/s this one may lose at most (e.g. 0.10: at least 90 % of it).
+    baseline: ClassVar[str | None] = None
+    max_cost: ClassVar[float | None] = None
 
     def setup(self, context: Context) -> None:
         """Prepare data before the load starts (runs once, in the benchmark process)."""
@@ -142,4 +147,96 @@ class AccountRead(Scenario):
         return Request("GET", f"/v1/accounts/{pseudonyms[n % len(pseudonyms)]}", context.auth)
 
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Floor(), Register(), AccountRead())}
+def call(context: Context, request: Request, expect: int) -> Any:
+    """One setup request; anything but `expect` stops the benchmark (no body is printed)."""
+    connection = context.connect()
+    try:
+        response = connection.request(request)
+    finally:
+        connection.close()
+    if response.status != expect:
+        raise RuntimeError(f"setup {request.method} {request.path} answered {response.status}")
+    return response.json()
+
+
+def issue_tokens(context: Context, pseudonyms: list[str]) -> list[str]:
+    """One token (the longest life, so none expires during a run) per account."""
+    return [call(context, Request.json("POST", "/v1/tokens", {"pseudonym": p, "ttl_seconds": 3600},
+                                       headers=context.auth), 201)["token"] for p in pseudonyms]
+
+
+def file_sanction(context: Context, pseudonym: str, kind: str, expires_at: datetime | None = None) -> None:
+    body = {"pseudonym": pseudonym, "kind": kind, "reason_code": "spam", "evidence_ref": "bench"}
+    if expires_at is not None:
+        body["expires_at"] = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    call(context, Request.json("POST", "/v1/sanctions", body, headers=context.auth), 201)
+
+
+def introspection_request(context: Context, token: str) -> Request:
+    """RFC 7662's form encoding, as posting services send it."""
+    return Request("POST", "/v1/tokens/introspect", {**context.auth,
+                                                     "Content-Type": "application/x-www-form-urlencoded"},
+                   urlencode({"token": token}).encode())
+
+
+class TokenIssue(Scenario):
+    """`POST /v1/tokens` spread over accounts registered in setup (no Idempotency-Key: no write)."""
+
+    name = "token_issue"
+    title = "POST /v1/tokens"
+    expect = 201
+    scopes = ("registrations:write", "tokens:issue")
+    namespace = 3
+    accounts = 100
+
+    def setup(self, context: Context) -> None:
+        context.data["issue_pseudonyms"] = register_accounts(context, self.namespace, self.accounts)
+
+    def request(self, context: Context, n: int) -> Request:
+        pseudonyms = context.data["issue_pseudonyms"]
+        return Request.json("POST", "/v1/tokens", {"pseudonym": pseudonyms[n % len(pseudonyms)]},
+                            headers=context.auth)
+
+
+class Introspect(Scenario):
+    """`POST /v1/tokens/introspect` over one live token per account of unsanctioned accounts."""
+
+    name = "introspect"
+    title = "POST /v1/tokens/introspect"
+    scopes = ("registrations:write", "tokens:issue", "tokens:introspect")
+    namespace = 4
+    accounts = 100
+    key = "introspect_tokens"
+
+    def setup(self, context: Context) -> None:
+        context.data[self.key] = issue_tokens(context, register_accounts(context, self.namespace, self.accounts))
+
+    def request(self, context: Context, n: int) -> Request:
+        tokens = context.data[self.key]
+        return introspection_request(context, tokens[n % len(tokens)])
+
+
+class IntrospectSanctioned(Introspect):
+    """The same introspection over accounts that each have active sanctions: an indefinite
+    group-management suspension and one that expires in a year, so `scope` is computed after
+    live sanctions (and tokens still issue). Compare its req/s with `introspect`'s."""
+
+    name = "introspect_sanctioned"
+    title = "POST …/introspect, sanctioned"
+    scopes = ("registrations:write", "tokens:issue", "tokens:introspect", "sanctions:write")
+    namespace = 5
+    key = "sanctioned_tokens"
+    baseline = "introspect"
+    max_cost = 0.10
+
+    def setup(self, context: Context) -> None:
+        pseudonyms = register_accounts(context, self.namespace, self.accounts)
+        in_a_year = datetime.now(UTC) + timedelta(days=365)
+        for pseudonym in pseudonyms:
+            file_sanction(context, pseudonym, "group_management_suspension")
+            file_sanction(context, pseudonym, "group_management_suspension", expires_at=in_a_year)
+        context.data[self.key] = issue_tokens(context, pseudonyms)
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Floor(), Register(), AccountRead(), TokenIssue(), Introspect(),
+                                                      IntrospectSanctioned())}

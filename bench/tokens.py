@@ -10,6 +10,13 @@ it measures the cheapest authenticated route, to show what share of a token requ
 per-request cost every authenticated route pays (rate limit, API key, epoch read, commit).
 Then measures identity.client's offline verification beside a bare Ed25519 verify of the
 same token. Prints rps, p50, p99 and ratios.
+
+Live sanctions: introspection over tokens of `--accounts` accounts that each carry active
+sanctions (an indefinite group-management suspension and one expiring in a year, so their
+tokens still issue and `scope` is computed after them) beside the same introspection over as
+many unsanctioned accounts, in interleaved rounds of the same run (the machine's other load
+hits both alike). Prints both rates and their ratio; the goal is that sanctions cost
+introspection at most a tenth of its throughput (ratio >= 90 %).
 """
 
 from __future__ import annotations
@@ -70,12 +77,15 @@ def call(port: int, method: str, path: str, body: bytes | None = None,
     return response.status, response.read()
 
 
-def load(port: int, method: str, path: str, body: bytes | None, headers: dict[str, str], expect: int,
-         seconds: float, start_at: float, out: Any) -> None:
-    """One client process: a keep-alive connection, requests back to back, latencies recorded."""
+def load(port: int, method: str, path: str, body: bytes | list[bytes] | None, headers: dict[str, str], expect: int,
+         seconds: float, start_at: float, out: Any, offset: int = 0) -> None:
+    """One client process: a keep-alive connection, requests back to back, latencies recorded.
+    A list of bodies is sent in turn (from `offset`, so client processes spread over them)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies: list[float] = []
     errors = 0
+    bodies = body if isinstance(body, list) else [body]
+    sent = offset
     while time.time() < start_at:
         time.sleep(0.001)
     stop = start_at + seconds
@@ -83,7 +93,8 @@ def load(port: int, method: str, path: str, body: bytes | None, headers: dict[st
         began = time.perf_counter()
         if time.time() >= stop:
             break
-        conn.request(method, path, body=body, headers=headers)
+        conn.request(method, path, body=bodies[sent % len(bodies)], headers=headers)
+        sent += 1
         response = conn.getresponse()
         response.read()
         if response.status != expect:
@@ -93,12 +104,14 @@ def load(port: int, method: str, path: str, body: bytes | None, headers: dict[st
     out.put((latencies, errors))
 
 
-def drive(port: int, clients: int, seconds: float, method: str, path: str, body: bytes | None = None,
+def drive(port: int, clients: int, seconds: float, method: str, path: str, body: bytes | list[bytes] | None = None,
           headers: dict[str, str] | None = None, expect: int = 200) -> dict[str, float]:
     queue: Any = mp.Queue()
     start_at = time.time() + 0.5
-    procs = [mp.Process(target=load, args=(port, method, path, body, headers or {}, expect, seconds, start_at, queue))
-             for _ in range(clients)]
+    spread = len(body) // clients if isinstance(body, list) else 0
+    procs = [mp.Process(target=load, args=(port, method, path, body, headers or {}, expect, seconds, start_at, queue,
+                                           i * spread))
+             for i in range(clients)]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
@@ -108,6 +121,70 @@ def drive(port: int, clients: int, seconds: float, method: str, path: str, body:
     errors = sum(r[1] for r in results)
     return {"rps": len(latencies) / seconds, "p50_ms": 1000 * statistics.median(latencies),
             "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1], "errors": errors, "n": len(latencies)}
+
+
+def resident_id(n: int) -> str:
+    """The n-th valid (GB 11643 check digit) synthetic resident ID of this benchmark."""
+    body = f"110105{1950 + n // 900:04d}0101{n % 900 + 100:03d}"
+    check = (12 - sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(body)) % 11) % 11
+    return body + ("X" if check == 10 else str(check))
+
+
+def register(port: int, auth: dict[str, str], n: int) -> str:
+    person = {"real_name": "张三", "id_document": {"type": "cn_resident_id", "number": resident_id(n)},
+              "consent": {"notice_version": "2026-01", "accepted_at": "2026-11-28T10:00:00Z"}}
+    status, body = call(port, "POST", "/v1/registrations", json.dumps(person).encode(), auth)
+    if status != 201:
+        sys.exit(f"registration failed: {status}")
+    return str(json.loads(body)["pseudonym"])
+
+
+def file_sanction(port: int, auth: dict[str, str], pseudonym: str, kind: str, expires_at: str | None) -> None:
+    body = {"pseudonym": pseudonym, "kind": kind, "reason_code": "spam", "evidence_ref": "bench"}
+    if expires_at is not None:
+        body["expires_at"] = expires_at
+    status, _ = call(port, "POST", "/v1/sanctions", json.dumps(body).encode(), auth)
+    if status != 201:
+        sys.exit(f"filing a sanction failed: {status}")
+
+
+def introspection_bodies(port: int, auth: dict[str, str], form: dict[str, str], first: int, count: int, *,
+                         sanctioned: bool) -> list[bytes]:
+    """Register `count` accounts (sanctioned or not), issue a token for each, check one introspection."""
+    in_a_year = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 365 * 86400))
+    bodies = []
+    for n in range(first, first + count):
+        pseudonym = register(port, auth, n)
+        if sanctioned:
+            file_sanction(port, auth, pseudonym, "group_management_suspension", None)
+            file_sanction(port, auth, pseudonym, "group_management_suspension", in_a_year)
+        status, body = call(port, "POST", "/v1/tokens", json.dumps({"pseudonym": pseudonym, "ttl_seconds": 3600})
+                            .encode(), auth)
+        if status != 201:
+            sys.exit(f"token issue failed: {status}")
+        bodies.append(urlencode({"token": json.loads(body)["token"]}).encode())
+    answer = json.loads(call(port, "POST", "/v1/tokens/introspect", bodies[0], form)[1])
+    assert answer["active"] is True and answer["scope"] == ("post" if sanctioned else "post group:create group:manage")
+    return bodies
+
+
+def compare_sanctions(port: int, clients: int, seconds: float, rounds: int, plain: list[bytes],
+                      sanctioned: list[bytes], form: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Interleaved rounds of introspection without and with live sanctions; totals per mode."""
+    totals: dict[str, dict[str, float]] = {"without sanctions": {"n": 0, "errors": 0, "seconds": 0.0},
+                                           "with sanctions": {"n": 0, "errors": 0, "seconds": 0.0}}
+    p50s: dict[str, list[float]] = {name: [] for name in totals}
+    for _ in range(rounds):
+        for name, bodies in (("without sanctions", plain), ("with sanctions", sanctioned)):
+            r = drive(port, clients, seconds / rounds, "POST", "/v1/tokens/introspect", bodies, form)
+            totals[name]["n"] += r["n"]
+            totals[name]["errors"] += r["errors"]
+            totals[name]["seconds"] += seconds / rounds
+            p50s[name].append(r["p50_ms"])
+    for name, total in totals.items():
+        total["rps"] = total["n"] / total["seconds"]
+        total["p50_ms"] = statistics.median(p50s[name])
+    return totals
 
 
 def bench_client(port: int, token: str, issuer: str, audience: str, rounds: int) -> tuple[float, float]:
@@ -144,6 +221,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
     parser.add_argument("--database-url", help="default: SQLite in a throw-away instance folder")
     parser.add_argument("--rounds", type=int, default=20000, help="offline verifications per timing")
+    parser.add_argument("--accounts", type=int, default=50,
+                        help="accounts per mode of the live-sanctions comparison (one token each)")
+    parser.add_argument("--sanction-rounds", type=int, default=4,
+                        help="interleaved rounds of the live-sanctions comparison (--seconds per mode in all)")
     args = parser.parse_args()
 
     instance = Path(tempfile.mkdtemp(prefix="identity-bench-"))
@@ -161,7 +242,7 @@ def main() -> None:
     admin(env, "db", "upgrade")
     platform = admin(env, "platforms", "create", f"bench-{port}")["id"]
     api_key = admin(env, "api-keys", "issue", platform, "--scopes",
-                    "registrations:write,accounts:read,tokens:issue,tokens:introspect")["api_key"]
+                    "registrations:write,accounts:read,tokens:issue,tokens:introspect,sanctions:write")["api_key"]
     server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "identity:create_app()"],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
@@ -203,6 +284,19 @@ def main() -> None:
               "check, rate limit, epoch read and one SELECT; token routes as a share of it: "
               f"issue {results['token issue']['rps'] / results['auth reference']['rps']:.0%}, "
               f"introspection {results['introspection']['rps'] / results['auth reference']['rps']:.0%}")
+
+        plain = introspection_bodies(port, auth, form, 1000, args.accounts, sanctioned=False)
+        sanctioned = introspection_bodies(port, auth, form, 1000 + args.accounts, args.accounts, sanctioned=True)
+        drive(port, args.clients, 1, "POST", "/v1/tokens/introspect", plain, form)  # warm every worker's caches
+        drive(port, args.clients, 1, "POST", "/v1/tokens/introspect", sanctioned, form)
+        compared = compare_sanctions(port, args.clients, args.seconds, args.sanction_rounds, plain, sanctioned, form)
+        print(f"live sanctions: introspection over {args.accounts} tokens of {args.accounts} accounts per mode, "
+              f"{args.sanction_rounds} interleaved rounds, {args.seconds:g}s per mode")
+        for name, r in compared.items():
+            print(f"  {name:<18}{r['rps']:>9.0f} rps  p50 {r['p50_ms']:.2f} ms  errors {r['errors']:.0f}")
+        ratio = compared["with sanctions"]["rps"] / compared["without sanctions"]["rps"]
+        print(f"  with / without: {ratio:.1%}; sanctions cost {1 - ratio:.1%} of introspection's throughput "
+              f"(goal: at most 10%): {'ok' if ratio >= 0.9 else 'MISS'}")
         issuer = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["iss"]
         ours, bare = bench_client(port, token, issuer, platform, args.rounds)
         print(f"identity.client offline verify {ours:,.0f}/s; bare Ed25519 verify {bare:,.0f}/s; "

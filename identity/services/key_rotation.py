@@ -49,6 +49,7 @@ from identity.models.token import MAX_TOKEN_TTL_SECONDS
 from identity.services import audit, epochs, maintenance, vault
 from identity.services.keyring import KeyringCache, add_key_version, reencrypt_keyring
 from identity.services.maintenance import UnitOfWork
+from identity.services.signing import LEEWAY_SECONDS
 
 DEFAULT_BATCH_SIZE = 2000
 RECORD_KINDS = ("data", "index")
@@ -371,8 +372,15 @@ class SigningRotation:
     previous_verifies_until: datetime | None
 
 
+# A demoted signing key's last token was signed before its successor's created_at, lives at most
+# this long, and is accepted for the verifiers' leeway after its `exp`: the JWKS publishes the key
+# until then (`services.signing.load_signing_keys`), so it must not be destroyed any sooner.
+SIGNING_WINDOW = timedelta(seconds=MAX_TOKEN_TTL_SECONDS + LEEWAY_SECONDS)
+
+
 def jwks_window_end(session: Session, version: int) -> datetime | None:
-    """When signing key `version` stops verifying live tokens: the next key's start + the longest TTL.
+    """When signing key `version` stops verifying live tokens: the next key's start + the longest
+    TTL + the leeway, the moment the JWKS stops publishing it.
 
     None while it is still primary (its window has not even begun to close).
     """
@@ -380,7 +388,7 @@ def jwks_window_end(session: Session, version: int) -> datetime | None:
                                 .order_by(KeyVersion.version)).first()
     if successor is None:
         return None
-    return successor.created_at + timedelta(seconds=MAX_TOKEN_TTL_SECONDS)
+    return successor.created_at + SIGNING_WINDOW
 
 
 def rotate_signing(uow: UnitOfWork, cache: KeyringCache, *, owner: str, actor: str) -> SigningRotation:
@@ -392,7 +400,7 @@ def rotate_signing(uow: UnitOfWork, cache: KeyringCache, *, owner: str, actor: s
             audit.record(session, _keyring(cache, session), actor=actor, action="keys.rotation_started",
                          details={"kind": "signing", "previous": previous})
             key = add_key_version(session, cache.root_keys, "signing", primary=True)
-            until = key.created_at + timedelta(seconds=MAX_TOKEN_TTL_SECONDS)
+            until = key.created_at + SIGNING_WINDOW
             audit.record(session, _keyring(cache, session), actor=actor, action="keys.rotation_finished",
                          details={"kind": "signing", "version": key.version, "previous": previous})
             return SigningRotation(key.version, previous, until if previous is not None else None)

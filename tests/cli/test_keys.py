@@ -212,9 +212,9 @@ def test_a_signing_key_is_retired_only_after_its_jwks_window(app, runner):
     assert refused.exit_code == 1 and "may still verify unexpired tokens until" in refused.output
     from identity.extensions import db
 
-    with app.app_context():  # the window closes an hour after v2 took over
+    with app.app_context():  # the window closes an hour and the leeway after v2 took over
         db.session.execute(update(KeyVersion).where(KeyVersion.kind == "signing", KeyVersion.version == 2)
-                           .values(created_at=utc_now() - timedelta(seconds=3601)))
+                           .values(created_at=utc_now() - timedelta(seconds=3600 + 30 + 1)))
         db.session.commit()
     assert keys(runner, "retire", "signing", "1").exit_code == 0
 
