@@ -57,11 +57,15 @@ def holds_database_lock(session: Session) -> bool:
 def engine_options(database_url: str) -> dict[str, Any]:
     # hide_parameters: a failing statement's bound values (ciphertexts, indexes) never reach
     # an exception message or a log line.
-    options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if database_url.startswith("sqlite"):
+        # No pre-ping: a file database cannot drop a connection, and the ping is a statement
+        # on every request.
         options["connect_args"] = {"timeout": 30, "check_same_thread": False, "factory": TurnTakingConnection}
     else:
-        options.update(pool_size=5, max_overflow=10, pool_recycle=1800)
+        # The ping on checkout is what lets a request survive a database restart or a dropped
+        # connection (tests/integration/test_faults.py).
+        options.update(pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
     return options
 
 

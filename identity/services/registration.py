@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, TextualSelect, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from identity import documents
@@ -158,10 +156,16 @@ def precheck(session: Session, keyring: Keyring, principal: Principal, prepared:
 
 
 @functools.cache
-def _insert_ignoring_conflicts(dialect: str, table: Table) -> Insert:
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing()
-    # RETURNING, not rowcount: psycopg reports -1 for this statement's rowcount.
-    return statement.returning(*table.primary_key.columns)
+def _insert_ignoring_conflicts(table: Table, columns: tuple[str, ...]) -> TextualSelect:
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING <pk>`, the same SQL on SQLite (3.35+) and
+    PostgreSQL. Written as typed text because SQLAlchemy does not cache the compiled form of its
+    dialect-specific ON CONFLICT constructs, and compiling them cost more than running them."""
+    pk = table.primary_key.columns.values()[0]
+    typed = [bindparam(c, type_=table.c[c].type) for c in columns]  # KeyError for anything not a column
+    # Identifiers come from the table definition only; every value is a bound parameter.
+    names, slots = ", ".join(columns), ", ".join(":" + c for c in columns)
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({slots}) ON CONFLICT DO NOTHING RETURNING {pk.name}"  # noqa: S608
+    return text(sql).bindparams(*typed).columns(pk)
 
 
 def _insert_unless_taken(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
@@ -170,12 +174,10 @@ def _insert_unless_taken(session: Session, model: type[Base], values: dict[str, 
     This lets the constraint decide a race without a savepoint (two extra statements on every
     registration) and without aborting the transaction. On PostgreSQL the statement waits for a
     racing transaction holding the same key to finish, then yields to it if it committed.
-    The statement is built once per table and run on the Core table with the values as
-    parameters: the ORM's bulk-insert path compiled it afresh on every call.
     """
     table = model.__table__
     assert isinstance(table, Table)
-    statement = _insert_ignoring_conflicts(session.get_bind().dialect.name, table)
+    statement = _insert_ignoring_conflicts(table, tuple(sorted(values)))
     return session.connection().execute(statement, values).first() is not None
 
 
