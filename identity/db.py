@@ -59,13 +59,12 @@ def engine_options(database_url: str) -> dict[str, Any]:
     # an exception message or a log line.
     options: dict[str, Any] = {"hide_parameters": True}
     if database_url.startswith("sqlite"):
-        # No pre-ping: a file database cannot drop a connection, and the ping is a statement
-        # on every request.
+        # No pre-ping: a file database cannot drop a connection.
         options["connect_args"] = {"timeout": 30, "check_same_thread": False, "factory": TurnTakingConnection}
     else:
-        # The ping on checkout is what lets a request survive a database restart or a dropped
-        # connection (tests/integration/test_faults.py).
-        options.update(pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
+        # No pre-ping either: a request's first statement (the epoch read) retries once on a
+        # fresh connection when the pooled one is dead (api/context.py), at no cost per request.
+        options.update(pool_size=5, max_overflow=10, pool_recycle=1800)
     return options
 
 
