@@ -12,14 +12,12 @@ from identity import create_app
 from identity.extensions import db
 from identity.services.signing import LEEWAY_SECONDS
 from tests.support.tokens import (
-    Clock,
     claims_of,
     file_sanction,
     header_of,
     introspect,
     issue,
     lift_sanction,
-    register,
     resign,
     sign_raw,
     signing_private_key,
@@ -28,18 +26,6 @@ from tests.support.tokens import (
 
 ACTIVE_FIELDS = {"active", "sub", "aud", "exp", "iat", "jti", "rnv", "lvl", "adult", "scope"}
 INACTIVE = b'{"active":false}'
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("identity.api.tokens.utc_now", clock)
-    return clock
-
-
-@pytest.fixture
-def pseudonym(client, auth) -> str:
-    return register(client, auth)
 
 
 @pytest.fixture

@@ -9,21 +9,9 @@ import pytest
 from sqlalchemy import event
 
 from identity.extensions import db
-from tests.support.tokens import Clock, claims_of, file_sanction, header_of, issue, register
+from tests.support.tokens import claims_of, file_sanction, header_of, issue, register
 
 CONTRACT_CLAIMS = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "rnv", "lvl", "adult", "scope"}
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("identity.api.tokens.utc_now", clock)
-    return clock
-
-
-@pytest.fixture
-def pseudonym(client, auth) -> str:
-    return register(client, auth)
 
 
 def test_issue_returns_an_eddsa_jwt_with_exactly_the_contract_claims(client, auth, platform, pseudonym, app):

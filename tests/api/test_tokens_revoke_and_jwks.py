@@ -13,19 +13,7 @@ from identity.extensions import db
 from identity.models import AuditEvent, RevokedToken
 from identity.services import epochs
 from identity.services.signing import LEEWAY_SECONDS
-from tests.support.tokens import Clock, claims_of, header_of, introspect, issue, register
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("identity.api.tokens.utc_now", clock)
-    return clock
-
-
-@pytest.fixture
-def pseudonym(client, auth) -> str:
-    return register(client, auth)
+from tests.support.tokens import claims_of, header_of, introspect, issue
 
 
 def _revoke(client, headers, token: str, **extra_headers: str):  # type: ignore[no-untyped-def]
