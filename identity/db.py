@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 _read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("identity_read_only_tx", default=False)
 
@@ -42,16 +41,6 @@ def read_only_transactions() -> Iterator[None]:
 
 def set_read_only(value: bool) -> contextvars.Token[bool]:
     return _read_only.set(value)
-
-
-def holds_database_lock(session: Session) -> bool:
-    """Would the session's next transaction lock the whole database (an SQLite write)?
-
-    Such work should read what it can beforehand, in a transaction of its own, so the lock is
-    held for the writes only and not while the request is authenticated and validated.
-    """
-    bind = session.get_bind()
-    return bind.dialect.name == "sqlite" and not _read_only.get()
 
 
 def engine_options(database_url: str) -> dict[str, Any]:
