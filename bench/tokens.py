@@ -1,6 +1,6 @@
 """Token hot paths under gunicorn sync workers, as ratios to the framework floor (/healthz).
 
-    .venv/bin/python bench/tokens.py [--seconds 8] [--clients 2] [--workers 2] [--database-url URL]
+    python -m bench.tokens [--seconds 8] [--clients 2] [--workers 2] [--database-url URL]
 
 Self-contained: makes a throw-away instance folder, migrates and seeds it through the admin
 CLI, serves `identity:create_app()` with config/gunicorn.conf.py on a free loopback port,
