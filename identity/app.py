@@ -6,7 +6,7 @@ from flask import Flask
 
 from identity import ratelimit
 from identity.db import configure_engine, engine_options
-from identity.extensions import db, limiter, migrate
+from identity.extensions import build_limiter, db, migrate
 from identity.logging_setup import configure_logging
 from identity.runtime import build_runtime
 from identity.schema_state import MIGRATIONS_DIR
@@ -28,7 +28,6 @@ def build_app(settings: Settings) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         RATELIMIT_STORAGE_URI=settings.redis_url or f"{ratelimit.SCHEME}://",
-        IDENTITY_RATE_LIMIT=settings.rate_limit,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -36,7 +35,7 @@ def build_app(settings: Settings) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    limiter.init_app(app)
+    build_limiter(settings.rate_limit).init_app(app)
     app.extensions["identity"] = build_runtime(settings)
 
     from identity.api import init_api

@@ -1,6 +1,6 @@
 """Flask extensions, created unbound and bound to an app in `create_app`."""
 
-from flask import current_app, request
+from flask import request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -17,13 +17,14 @@ def _rate_limit_key() -> str:
     return rate_limit_key()
 
 
-def _configured_limit() -> str:
-    # Read per request so each app (one per process in production, many in tests) uses its own.
-    return str(current_app.config["IDENTITY_RATE_LIMIT"])
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-# Rate-limit headers on every answer cost a tenth of a cheap request; a 429 carries Retry-After.
-limiter = Limiter(key_func=_rate_limit_key, headers_enabled=False, default_limits=[_configured_limit],
-                  default_limits_exempt_when=lambda: request.blueprint in UNLIMITED_BLUEPRINTS)
+
+
+def build_limiter(limit: str) -> Limiter:
+    """One limiter per app: Flask-Limiter keeps its default limits on the instance, so a shared
+    one would carry the first app's limit into every later app (tests build many). A fixed
+    string, unlike a callable, is parsed once rather than on every request. Rate-limit headers
+    on every answer cost a tenth of a cheap request; a 429 carries Retry-After all the same."""
+    return Limiter(key_func=_rate_limit_key, headers_enabled=False, default_limits=[limit],
+                   default_limits_exempt_when=lambda: request.blueprint in UNLIMITED_BLUEPRINTS)

@@ -29,6 +29,8 @@ def init_transactions(app: Flask) -> None:
 
     @app.after_request
     def _commit_or_roll_back(response: Response) -> Response:
+        if not db.session().in_transaction():
+            return response  # nothing was read or written through the session (a cache hit)
         if response.status_code < 400:
             db.session.commit()
         else:
