@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 from identity.api import accounts, health, registrations, sanctions, tokens
 from identity.api.problems import problem, register_error_handlers
+from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
 from identity.errors import ValidationFailed
 from identity.extensions import UNLIMITED_BLUEPRINTS
@@ -19,7 +20,10 @@ FORM_ENDPOINTS: set[str] = {*tokens.FORM_ENDPOINTS}
 
 
 class IdentityApi(Api):
-    """flask-smorest's Api, with our problem+json errors instead of its own JSON errors."""
+    """flask-smorest's Api, with our problem+json errors instead of its own JSON errors, also in
+    the OpenAPI document's default error response."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def _register_error_handlers(self) -> None:
         pass
