@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from identity import documents
 from identity.crypto.keyring import Keyring
-from identity.errors import IdentityErased, NotFound
-from identity.ids import looks_like
+from identity.errors import IdentityErased
 from identity.models import Account, Person, Sanction
 from identity.models.person import ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
-from identity.services import audit, epochs, sanctions, vault
+from identity.services import audit, epochs, ownership, sanctions, vault
 from identity.services.authentication import Principal
 from identity.services.epoch_cache import next_utc_midnight
 
@@ -55,13 +54,7 @@ class AccountView:
 
 
 def get_account(session: Session, platform_id: str, pseudonym: str) -> Account:
-    if not looks_like("psn_", pseudonym):
-        raise NotFound("No such account.")
-    account = session.scalar(select(Account).where(Account.pseudonym == pseudonym,
-                                                   Account.platform_id == platform_id))
-    if account is None:
-        raise NotFound("No such account.")
-    return account
+    return ownership.own_account(session, platform_id, pseudonym)
 
 
 def is_adult(keyring: Keyring, person: Person, today: Any) -> bool:

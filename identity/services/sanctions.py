@@ -29,7 +29,7 @@ from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
 from identity.models import Account, Person, Sanction
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import audit, epochs, vault
+from identity.services import audit, epochs, ownership, vault
 from identity.services.authentication import Principal
 from identity.services.platforms import OPERATOR
 
@@ -97,33 +97,6 @@ class SanctionView:
     status: str
 
 
-def _own_account(session: Session, platform_id: str, pseudonym: str, *, for_update: bool = False) -> Account:
-    # The same rule as accounts.get_account (which imports this module): another platform's
-    # pseudonym is answered as one that does not exist.
-    account = None
-    if looks_like("psn_", pseudonym):
-        query = select(Account).where(Account.pseudonym == pseudonym, Account.platform_id == platform_id)
-        if for_update:
-            query = query.with_for_update().execution_options(populate_existing=True)
-        account = session.scalar(query)
-    if account is None:
-        raise NotFound("No such account.")
-    return account
-
-
-def _own_sanction(session: Session, platform_id: str, sanction_id: str, *, for_update: bool = False) -> Sanction:
-    """Only the filing platform reaches a sanction, even once it is global."""
-    sanction = None
-    if looks_like("snc_", sanction_id):
-        query = select(Sanction).where(Sanction.id == sanction_id, Sanction.platform_id == platform_id)
-        if for_update:
-            query = query.with_for_update().execution_options(populate_existing=True)
-        sanction = session.scalar(query)
-    if sanction is None:
-        raise NotFound("No such sanction.")
-    return sanction
-
-
 def _view(session: Session, sanction: Sanction, now: datetime) -> SanctionView:
     pseudonym = session.scalar(select(Account.pseudonym).where(Account.id == sanction.account_id))
     assert pseudonym is not None
@@ -151,7 +124,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
         raise ValidationFailed({"expires_at": ["Must be in the future."]})
     # Account, then person: the order closing takes them in (it updates the account first), so
     # a filing racing a close waits for it instead of deadlocking with it.
-    account = _own_account(session, principal.platform_id, filing.pseudonym, for_update=True)
+    account = ownership.own_account(session, principal.platform_id, filing.pseudonym, for_update=True)
     person = _locked(session, account.person)
     if person.state == PERSON_ERASED:
         raise IdentityErased("The identity behind this account has been erased, so a sanction cannot bind the "
@@ -172,14 +145,14 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
 
 
 def get(session: Session, principal: Principal, sanction_id: str, now: datetime) -> SanctionView:
-    return _view(session, _own_sanction(session, principal.platform_id, sanction_id), now)
+    return _view(session, ownership.own_sanction(session, principal.platform_id, sanction_id), now)
 
 
 def history(session: Session, principal: Principal, pseudonym: str, now: datetime) -> list[SanctionView]:
     """Every sanction binding the person behind this pseudonym on this platform, newest first,
     lifted and expired included, whichever of the person's accounts here it was filed against:
     the platform already sees them all in each account's `restrictions`."""
-    account = _own_account(session, principal.platform_id, pseudonym)
+    account = ownership.own_account(session, principal.platform_id, pseudonym)
     rows = session.execute(
         select(Sanction, Account.pseudonym).join(Account, Account.id == Sanction.account_id)
         .where(Sanction.person_id == account.person_id, Sanction.platform_id == principal.platform_id)
@@ -191,7 +164,7 @@ def lift(session: Session, keyring: Keyring, principal: Principal, sanction_id: 
          now: datetime) -> SanctionView:
     """End an active sanction early. Lifting one that already ended is a conflict (409): the
     history must say how it ended, and a second lift would rewrite it."""
-    sanction = _own_sanction(session, principal.platform_id, sanction_id, for_update=True)
+    sanction = ownership.own_sanction(session, principal.platform_id, sanction_id, for_update=True)
     status = sanction.status_at(now)
     if status != "active":
         raise Conflict(f"The sanction is already {status}; only an active sanction can be lifted.")
