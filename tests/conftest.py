@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from identity import create_app
 from identity.settings import TEST_ARGON2, Settings
+from tests.support.serving import running_app
 
 PG_URL = os.environ.get("IDENTITY_TEST_DATABASE_URL")
 
@@ -105,13 +106,8 @@ def settings(tmp_path: Path, database_url: str, root_key_file: Path) -> Settings
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    application = create_app(settings)
-    yield application
-    with application.app_context():
-        from identity.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
+    with running_app(settings) as application:
+        yield application
 
 
 @pytest.fixture

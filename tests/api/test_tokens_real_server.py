@@ -4,7 +4,6 @@ identity.client, offline and by introspection."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import jwt
@@ -13,20 +12,16 @@ import urllib3
 from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from werkzeug.serving import make_server
 
 from identity.client import IntrospectionClient, InvalidToken, TokenVerifier
+from tests.support.serving import served
 from tests.support.tokens import issue, register
 
 
 @pytest.fixture
 def base_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -23,9 +23,7 @@ import urllib3
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from identity import create_app
 from identity.client import IntrospectionClient, TokenVerifier
 from identity.clock import rfc3339
 from identity.models import AuditEvent, CacheEpoch, Person
@@ -34,6 +32,7 @@ from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.people import registration, resident_id
 from tests.support.rotation import keys, keys_json, rows, seed
 from tests.support.sanctions import file, person_of, register
+from tests.support.serving import running_app, served
 from tests.support.tokens import claims_of, header_of, introspect
 
 FULL = "post group:create group:manage"
@@ -86,24 +85,15 @@ def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
 @pytest.fixture
 def other_process(settings: Settings) -> Iterator[Flask]:
     """A second app on the same database: another server process, with caches of its own."""
-    application = create_app(settings)
-    yield application
-    with application.app_context():
-        from identity.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
+    with running_app(settings) as application:
+        yield application
 
 
 @pytest.fixture
 def base_url(app: Flask) -> Iterator[str]:
     """The app served over real HTTP on loopback, for posting services that fetch the JWKS."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 # --- sanctions and tokens -------------------------------------------------------------------
