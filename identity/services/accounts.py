@@ -99,12 +99,6 @@ def close(session: Session, keyring: Keyring, principal: Principal, pseudonym: s
     return account
 
 
-def erase_if_unheld(session: Session, person: Person, now: datetime) -> bool:
-    """Erase the person when nothing holds their data; an active sanction keeps only a trace
-    (see services.sanctions.settle_person). False while the full identity is still held."""
-    return sanctions.settle_person(session, person, now) != PERSON_ACTIVE
-
-
 def personal_data(session: Session, keyring: Keyring, principal: Principal, pseudonym: str,
                   now: datetime) -> dict[str, Any]:
     """What the service holds about the person, masked as the contract says; every read is audited."""

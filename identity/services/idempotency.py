@@ -50,15 +50,12 @@ def lookup(session: Session, platform_id: str, key: str, fingerprint: bytes, now
 
 def remember(session: Session, platform_id: str, key: str, fingerprint: bytes, response: StoredResponse,
              now: datetime, ttl_seconds: int) -> None:
+    # Expired records of this platform go with the statement that would have cleared this key's
+    # alone: the table stays bounded by one retention window without a job of its own.
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.platform_id == platform_id,
-                                                    IdempotencyRecord.key == key,
                                                     IdempotencyRecord.expires_at <= now))
     session.add(IdempotencyRecord(platform_id=platform_id, key=key, request_hash=fingerprint,
                                   status_code=response.status_code, body=response.body,
                                   location=response.location, expires_at=now + timedelta(seconds=ttl_seconds)))
     session.flush()
 
-
-def purge_expired(session: Session, now: datetime) -> int:
-    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
-    return int(getattr(result, "rowcount", 0) or 0)

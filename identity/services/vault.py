@@ -115,14 +115,6 @@ def open_birth_date(keyring: Keyring, person: Person) -> date | None:
     return date.fromisoformat(raw.decode())
 
 
-def rewrap_dek(keyring: Keyring, person_id: uuid.UUID, dek_wrapped: bytes) -> tuple[bytes, int]:
-    """Re-wrap a DEK onto the primary data key, leaving the sealed fields untouched."""
-    old = keyring.get("data", envelope.wrapped_version(dek_wrapped))
-    dek = envelope.unwrap(old, dek_wrapped, _aad(person_id, "dek"))
-    version, kek = keyring.primary("data")
-    return envelope.wrap(kek, version, dek, _aad(person_id, "dek")), version
-
-
 def shred(person: Person) -> None:
     """Crypto-shredding: without the wrapped DEK no copy of the ciphertexts can be read again."""
     person.dek_wrapped = None

@@ -204,3 +204,22 @@ def test_a_known_key_is_not_hashed_again_when_another_key_is_revoked(app, client
         app.extensions["sqlalchemy"].session.commit()
     assert client.get("/v1/accounts?external_ref=x", headers=headers).status_code == 200
     assert calls == []
+
+
+def test_expired_idempotency_records_are_cleared_as_new_ones_are_kept(app, client, auth):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from identity.clock import utc_now
+    from identity.models import IdempotencyRecord
+
+    assert client.post("/v1/registrations", json=registration(), headers={**auth, "Idempotency-Key": "old"}
+                       ).status_code == 201
+    with app.app_context():
+        db.session.execute(update(IdempotencyRecord).values(expires_at=utc_now() - timedelta(hours=1)))
+        db.session.commit()
+    assert client.post("/v1/registrations", json=registration(sequence=5),
+                       headers={**auth, "Idempotency-Key": "new"}).status_code == 201
+    with app.app_context():
+        assert db.session.scalars(select(IdempotencyRecord.key)).all() == ["new"]
