@@ -4,6 +4,10 @@ For each database it prepares a fresh instance (database, platform, API key thro
 CLI), serves it with gunicorn sync workers on 127.0.0.1, drives every scenario in
 `bench.scenarios` from separate load processes, and prints requests/s, p50, p99, the ratio
 to the framework floor (`GET /healthz` of the same app) and a verdict against the targets.
+
+Scenarios run in interleaved rounds (floor, a, b, ..., floor, a, b, ...): each round's ratio
+compares a scenario with the floor measured moments before it, and the verdict takes the
+median over rounds, so that drift in what else the machine is doing cancels out.
 Exit status: 0 when every target is met and nothing answered unexpectedly, else 1.
 """
 
@@ -13,8 +17,10 @@ import argparse
 import json
 import math
 import multiprocessing
+import statistics
 import sys
 import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import load
@@ -22,6 +28,9 @@ from bench.scenarios import SCENARIOS, Context, Scenario
 from bench.server import Service
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Sequence numbers of one round start this far past the previous round's, so that a scenario
+# that makes a new person per request (registration) never repeats one across rounds.
+ROUND_STRIDE = 200_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,9 +42,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="gunicorn sync workers (default: the service's IDENTITY_WORKERS default)")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="load processes, one connection each (default: workers + 1)")
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per scenario (at most)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per scenario")
-    parser.add_argument("--requests", type=int, default=50_000, help="measured requests per scenario (at most)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every scenario")
+    parser.add_argument("--duration", type=float, default=5.0,
+                        help="measured seconds per scenario and round (at most)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per scenario and round")
+    parser.add_argument("--requests", type=int, default=50_000,
+                        help="measured requests per scenario and round (at most)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help=f"comma-separated, from: {','.join(SCENARIOS)} (the floor always runs)")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures to this file")
@@ -58,14 +70,27 @@ def chosen(names: str) -> list[Scenario]:
     return floor + [SCENARIOS[n] for n in wanted if not SCENARIOS[n].floor]
 
 
-def verdict(result: load.ScenarioResult, floor_rps: float, database: str) -> tuple[str, bool]:
+@dataclass
+class Measured:
+    """A scenario over every round: all its requests together, and its ratio to the floor per round."""
+
+    result: load.ScenarioResult
+    ratios: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios) if self.ratios else math.nan
+
+
+def verdict(measured: Measured, database: str) -> tuple[str, bool]:
+    result = measured.result
     if result.unexpected:
         return "FAIL (unexpected answers)", False
     target = result.scenario.targets.get(database)
     if target is None:
         return "", True
     misses = []
-    if target.min_ratio is not None and result.rps < target.min_ratio * floor_rps:
+    if target.min_ratio is not None and not measured.ratio >= target.min_ratio:
         misses.append(f"ratio < {target.min_ratio:.0%}")
     if target.max_p99_ms is not None and not result.percentile_ms(99) < target.max_p99_ms:
         misses.append(f"p99 >= {target.max_p99_ms:g} ms")
@@ -84,13 +109,15 @@ def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scen
             service.start()
             context = Context("127.0.0.1", service.port, database, api_key, platform_id)
             print(f"\n== {database}: {workers} gunicorn sync workers, {plan.concurrency} load processes, "
-                  f"{plan.warmup_s:g} s warm-up + up to {plan.duration_s:g} s / {plan.max_requests} requests "
-                  f"per scenario", flush=True)
-            results = []
+                  f"{args.rounds} interleaved rounds of {plan.warmup_s:g} s warm-up + up to {plan.duration_s:g} s / "
+                  f"{plan.max_requests} requests per scenario", flush=True)
             for scenario in scenarios:
                 scenario.setup(context)
-                results.append(load.run(scenario, context, plan, service.pid))
-                print(f"   {scenario.name}: done", file=sys.stderr, flush=True)
+            rounds = []
+            for number in range(args.rounds):
+                round_plan = replace(plan, first=number * ROUND_STRIDE)
+                rounds.append([load.run(scenario, context, round_plan, service.pid) for scenario in scenarios])
+                print(f"   round {number + 1}: done", file=sys.stderr, flush=True)
         except BaseException:
             print(f"(service log: {service.log_path})", file=sys.stderr)
             if service.log_path.exists():
@@ -99,46 +126,64 @@ def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scen
         finally:
             service.stop()
             service.drop_database()
-    return report(database, workers, plan, results)
+    return report(database, workers, plan, combine(rounds))
 
 
-def report(database: str, workers: int, plan: load.LoadPlan,
-           results: list[load.ScenarioResult]) -> tuple[list[dict], bool]:
-    floor_rps = next(r.rps for r in results if r.scenario.floor)
+def combine(rounds: list[list[load.ScenarioResult]]) -> list[Measured]:
+    """Per scenario: the rounds merged, and each round's ratio to that round's floor."""
+    measured = []
+    for column in zip(*rounds, strict=True):
+        merged = column[0]
+        for result in column[1:]:
+            merged = merged.merged(result)
+        measured.append(Measured(merged, []))
+    for results in rounds:
+        floor_rps = next(r.rps for r in results if r.scenario.floor)
+        for entry, result in zip(measured, results, strict=True):
+            entry.ratios.append(result.rps / floor_rps if floor_rps else math.nan)
+    return measured
+
+
+def report(database: str, workers: int, plan: load.LoadPlan, measured: list[Measured]) -> tuple[list[dict], bool]:
     header = f"{'scenario':<32} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'floor':>6} " \
-             f"{'cpu ms':>6}  {'target':<28} verdict"
+             f"{'rounds':<14} {'cpu ms':>6}  {'target':<28} verdict"
     print(header)
     print("-" * len(header))
     rows, passed = [], True
-    for r in results:
-        ratio = r.rps / floor_rps if floor_rps else math.nan
+    for m in measured:
+        r = m.result
         target = r.scenario.targets.get(database)
-        text, ok = verdict(r, floor_rps, database)
+        text, ok = verdict(m, database)
         passed &= ok
+        per_round = "/".join(f"{x:.0%}".rstrip("%") for x in m.ratios)
         print(f"{r.scenario.title:<32} {r.requests:>8} {r.rps:>8.0f} {r.percentile_ms(50):>7.1f} "
-              f"{r.percentile_ms(99):>7.1f} {ratio:>6.0%} {r.cpu_ms_per_request:>6.2f}  "
+              f"{r.percentile_ms(99):>7.1f} {m.ratio:>6.0%} {per_round:<14} {r.cpu_ms_per_request:>6.2f}  "
               f"{target.describe() if target else '':<28} {text}")
         for status, count in sorted(r.unexpected.items()):
             print(f"    {count} unexpected answers with status {status}; e.g. {', '.join(r.samples)}")
         rows.append({"database": database, "workers": workers, "concurrency": plan.concurrency,
                      "scenario": r.scenario.name, "requests": r.requests, "seconds": round(r.seconds, 3),
                      "rps": round(r.rps, 1), "p50_ms": round(r.percentile_ms(50), 2),
-                     "p99_ms": round(r.percentile_ms(99), 2), "ratio_to_floor": round(ratio, 3),
+                     "p99_ms": round(r.percentile_ms(99), 2), "ratio_to_floor": round(m.ratio, 3),
+                     "ratio_per_round": [round(x, 3) for x in m.ratios],
                      "server_cpu_ms_per_request": round(r.cpu_ms_per_request, 3),
                      "unexpected": dict(r.unexpected), "verdict": text or "n/a"})
-    by_name = {r.scenario.name: r for r in results}
-    for r in results:
-        base = by_name.get(r.scenario.baseline or "")
-        if base is None or r.scenario.max_cost is None or not base.rps:
+    by_name = {m.result.scenario.name: m for m in measured}
+    for m in measured:
+        scenario = m.result.scenario
+        base = by_name.get(scenario.baseline or "")
+        if base is None or scenario.max_cost is None:
             continue
-        cost = 1 - r.rps / base.rps
-        ok = cost <= r.scenario.max_cost
+        # Both ratios are to the same round's floor, so their quotient is the round's own comparison.
+        relative = statistics.median(x / y for x, y in zip(m.ratios, base.ratios, strict=True) if y)
+        cost = 1 - relative
+        ok = cost <= scenario.max_cost
         passed &= ok
-        print(f"{r.scenario.name} vs {base.scenario.name}: {r.rps:.0f} / {base.rps:.0f} req/s = {r.rps / base.rps:.0%}"
-              f" (cpu ms {r.cpu_ms_per_request:.2f} vs {base.cpu_ms_per_request:.2f}); costs {cost:.1%}, "
-              f"at most {r.scenario.max_cost:.0%} allowed: {'ok' if ok else 'MISS'}")
-        rows.append({"database": database, "comparison": f"{r.scenario.name}/{base.scenario.name}",
-                     "ratio": round(r.rps / base.rps, 3), "cost": round(cost, 3), "ok": ok})
+        print(f"{scenario.name} vs {base.result.scenario.name}: {relative:.0%} of its req/s (median of rounds; "
+              f"cpu ms {m.result.cpu_ms_per_request:.2f} vs {base.result.cpu_ms_per_request:.2f}); costs {cost:.1%}, "
+              f"at most {scenario.max_cost:.0%} allowed: {'ok' if ok else 'MISS'}")
+        rows.append({"database": database, "comparison": f"{scenario.name}/{base.result.scenario.name}",
+                     "ratio": round(relative, 3), "cost": round(cost, 3), "ok": ok})
     print(f"verdict ({database}): {'all targets met' if passed else 'targets missed'}", flush=True)
     return rows, passed
 

@@ -24,6 +24,7 @@ class LoadPlan:
     duration_s: float
     warmup_s: float
     max_requests: int
+    first: int = 0  # the first sequence number: each round of a run starts past the previous ones
 
 
 @dataclass
@@ -60,6 +61,17 @@ class ScenarioResult:
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
+    def merged(self, other: ScenarioResult) -> ScenarioResult:
+        """This result and another round of the same scenario, as one."""
+        cpu = (self.server_cpu_s + other.server_cpu_s
+               if self.server_cpu_s is not None and other.server_cpu_s is not None else None)
+        return ScenarioResult(scenario=self.scenario, requests=self.requests + other.requests,
+                              seconds=self.seconds + other.seconds,
+                              latencies=sorted(self.latencies + other.latencies),
+                              unexpected=self.unexpected + other.unexpected,
+                              samples=(self.samples + other.samples)[:5], connects=self.connects + other.connects,
+                              sent=self.sent + other.sent, server_cpu_s=cpu)
+
     def percentile_ms(self, p: float) -> float:
         if not self.latencies:
             return float("nan")
@@ -85,7 +97,7 @@ def _client(scenario: Scenario, context: Context, index: int, plan: LoadPlan, go
 
     def one() -> tuple[float, int, bytes]:
         nonlocal sequence
-        request = scenario.request(context, index + sequence * plan.concurrency)
+        request = scenario.request(context, plan.first + index + sequence * plan.concurrency)
         sequence += 1
         began = time.perf_counter()
         response = connection.request(request)

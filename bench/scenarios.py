@@ -186,6 +186,7 @@ class TokenIssue(Scenario):
     title = "POST /v1/tokens"
     expect = 201
     scopes = ("registrations:write", "tokens:issue")
+    targets = {"sqlite": Target(min_ratio=0.80), "postgresql": Target(min_ratio=0.80)}
     namespace = 3
     accounts = 100
 
@@ -204,6 +205,7 @@ class Introspect(Scenario):
     name = "introspect"
     title = "POST /v1/tokens/introspect"
     scopes = ("registrations:write", "tokens:issue", "tokens:introspect")
+    targets = {"sqlite": Target(min_ratio=0.50), "postgresql": Target(min_ratio=0.50)}
     namespace = 4
     accounts = 100
     key = "introspect_tokens"
