@@ -11,4 +11,5 @@ def rfc3339(moment: datetime | None) -> str | None:
     """`2026-11-28T10:00:00Z`: seconds precision, UTC, as the contract writes times."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime: a fifth of the cost, and this runs on every token issued.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"

@@ -45,19 +45,20 @@ def init_api(app: Flask) -> Api:
 
     @app.before_request
     def _guard() -> Response | None:
-        if request.blueprint in UNLIMITED_BLUEPRINTS or request.endpoint is None:
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not eight
+        if req.blueprint in UNLIMITED_BLUEPRINTS or req.endpoint is None:
             return None
         if not schema_is_current(app):
             return problem(503, "service_unavailable", "Service unavailable",
                            "The database schema is behind this version of the service; "
                            "run `identity-admin db upgrade`.")
-        if request.method in BODY_METHODS and request.content_length != 0 and request.get_data(cache=True):
-            if request.endpoint in FORM_ENDPOINTS and request.mimetype == "application/x-www-form-urlencoded":
+        if req.method in BODY_METHODS and req.content_length != 0 and req.get_data(cache=True):
+            if req.endpoint in FORM_ENDPOINTS and req.mimetype == "application/x-www-form-urlencoded":
                 return None
-            if request.mimetype != "application/json":
+            if req.mimetype != "application/json":
                 return problem(415, "unsupported_media_type", "Unsupported media type",
                                "Requests with a body must be Content-Type: application/json.")
-            if not isinstance(request.get_json(silent=True), dict):
+            if not isinstance(req.get_json(silent=True), dict):
                 raise ValidationFailed({"body": ["The body must be a JSON object."]})
         return None
 

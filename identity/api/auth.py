@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from identity.api.context import request_epochs, runtime
-from identity.crypto.secrets import parse_api_key
+from identity.crypto.secrets import ParsedApiKey, parse_api_key
 from identity.errors import Forbidden, Unauthorized
 from identity.extensions import db
 
@@ -26,10 +26,18 @@ def bearer_key() -> str | None:
     return value.strip()
 
 
+def presented_key() -> ParsedApiKey | None:
+    """The request's API key, parsed (not verified) once for the rate limiter and for auth."""
+    if "presented_key" not in g:
+        raw = bearer_key()
+        g.presented_key = parse_api_key(raw) if raw else None
+    found: ParsedApiKey | None = g.presented_key
+    return found
+
+
 def rate_limit_key() -> str:
     """Limits count per API key id (parsed, not yet verified), else per client address."""
-    raw = bearer_key()
-    parsed = parse_api_key(raw) if raw else None
+    parsed = presented_key()
     return f"key:{parsed.key_id}" if parsed else f"ip:{request.remote_addr}"
 
 
@@ -37,10 +45,11 @@ def require_scope(scope: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            raw = bearer_key()
-            if raw is None:
+            if bearer_key() is None:
                 raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
-            found = runtime().authenticator.authenticate(db.session(), raw, request_epochs().get("auth", 0))
+            parsed = presented_key()
+            found = (runtime().authenticator.authenticate(db.session(), parsed, request_epochs().get("auth", 0))
+                     if parsed is not None else None)
             if found is None:
                 raise Unauthorized("The API key is unknown, revoked, or its platform is disabled.")
             if scope not in found.scopes:

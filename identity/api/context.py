@@ -17,12 +17,13 @@ def runtime() -> Runtime:
 
 def request_epochs() -> epochs.Epochs:
     """The change counters, read once per request and before anything they guard."""
-    if "epochs" not in g:
+    found: epochs.Epochs | None = g.get("epochs")
+    if found is None:
         reader = current_app.extensions.get("identity_epochs")
         if reader is None:
             reader = current_app.extensions.setdefault("identity_epochs", epochs.EpochReader(db.engine))
-        g.epochs = reader.read()
-    return g.epochs
+        found = g.epochs = reader.read()
+    return found
 
 
 def current_keyring() -> Keyring:

@@ -14,6 +14,7 @@ from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal, request_epochs, runtime
 from identity.api.idempotent import idempotent
 from identity.api.problems import flatten_messages
+from identity.api.responses import json_response
 from identity.api.schemas import ProblemSchema
 from identity.api.token_schemas import (
     IntrospectionSchema,
@@ -23,12 +24,12 @@ from identity.api.token_schemas import (
     TokenParameterSchema,
     TokenRequestSchema,
 )
+from identity.api.transactions import reads_unless_idempotent
 from identity.clock import utc_now
-from identity.db import set_read_only
 from identity.errors import DomainError, ValidationFailed
 from identity.extensions import db
 from identity.metrics import TOKENS
-from identity.services import idempotency, tokens
+from identity.services import tokens
 from identity.services.signing import SigningKeys, SigningKeysCache
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens",
@@ -46,17 +47,8 @@ _TOKEN_PARAMETER_BODY = {"required": True, "content": {
 }}
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
 
-
-# Issue and introspection read only, unless they must remember an Idempotency-Key response.
-_READ_ONLY_ENDPOINTS = ("tokens.issue_token", "tokens.introspect_token")
-
-
-@blp.before_request
-def _read_only_unless_idempotent() -> None:
-    """On SQLite a POST begins `BEGIN IMMEDIATE` (the write lock); these hot reads must not queue
-    behind each other for it. Runs after the app's own choice, which its teardown undoes."""
-    if request.endpoint in _READ_ONLY_ENDPOINTS and idempotency.HEADER not in request.headers:
-        set_read_only(True)
+_ISSUED = IssuedTokenSchema()
+_INTROSPECTION = IntrospectionSchema()
 
 
 @dataclass
@@ -99,6 +91,7 @@ def _token_parameter() -> str:
 
 
 @blp.route("", methods=["POST"])
+@reads_unless_idempotent
 @blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
          description="No database write and no audit event: issuing changes no stored state.",
          requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema}}})
@@ -123,11 +116,12 @@ def issue_token() -> Any:
         TOKENS.labels(operation="issue", outcome=error.code).inc()
         raise
     TOKENS.labels(operation="issue", outcome="issued").inc()
-    return ({"token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at, "jti": issued.jti},
-            201, NO_STORE)
+    body = {"token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at, "jti": issued.jti}
+    return json_response(_ISSUED, body, 201, NO_STORE)
 
 
 @blp.route("/introspect", methods=["POST"])
+@reads_unless_idempotent
 @blp.doc(security=BEARER_SECURITY, summary="Is this token active, and what may its holder do now? (RFC 7662)",
          description="`{\"active\": false}` alone, whatever the reason: expired, not yet valid, revoked, "
                      "malformed, an unknown key, a bad signature, another issuer, another platform's, or a "
@@ -142,7 +136,7 @@ def introspect_token() -> Any:
                                issuer=runtime().settings.issuer, principal=principal(), token=token,
                                current=request_epochs(), now=utc_now())
     TOKENS.labels(operation="introspect", outcome="active" if result else "inactive").inc()
-    return (result or {"active": False}), 200, NO_STORE
+    return json_response(_INTROSPECTION, result or {"active": False}, 200, NO_STORE)
 
 
 @blp.route("/revoke", methods=["POST"])

@@ -9,6 +9,7 @@ from flask import Flask, Response, g, request
 
 from identity.db import set_read_only
 from identity.extensions import db
+from identity.services import idempotency
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -20,12 +21,25 @@ def writes(view: F) -> F:
     return view
 
 
+def reads_unless_idempotent(view: F) -> F:
+    """Mark a POST view that only reads unless it must remember an Idempotency-Key response
+    (token issue, introspection): on SQLite a POST otherwise begins `BEGIN IMMEDIATE` (the write
+    lock), and these hot reads must not queue behind each other for it."""
+    view._identity_reads_unless_idempotent = True  # type: ignore[attr-defined]
+    return view
+
+
+def _reads_only(view: object) -> bool:
+    if request.method in SAFE_METHODS:
+        return not getattr(view, "_identity_writes", False)
+    return (getattr(view, "_identity_reads_unless_idempotent", False)
+            and idempotency.HEADER not in request.headers)
+
+
 def init_transactions(app: Flask) -> None:
     @app.before_request
     def _choose_transaction_mode() -> None:
-        view = app.view_functions.get(request.endpoint or "")
-        read_only = request.method in SAFE_METHODS and not getattr(view, "_identity_writes", False)
-        g.read_only_token = set_read_only(read_only)
+        g.read_only_token = set_read_only(_reads_only(app.view_functions.get(request.endpoint or "")))
 
     @app.after_request
     def _commit_or_roll_back(response: Response) -> Response:

@@ -55,10 +55,7 @@ class ApiKeyAuthenticator:
         self._lock = threading.Lock()
         self._attempts: dict[str, deque[float]] = {}
 
-    def authenticate(self, session: Session, raw_key: str, auth_epoch: int) -> Principal | None:
-        parsed = key_secrets.parse_api_key(raw_key)
-        if parsed is None:
-            return None
+    def authenticate(self, session: Session, parsed: key_secrets.ParsedApiKey, auth_epoch: int) -> Principal | None:
         digest = key_secrets.fast_digest(parsed.secret)
         cached = self._verified.get(parsed.key_id)
         if cached is not None and cached[2] == auth_epoch:

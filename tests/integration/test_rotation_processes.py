@@ -66,7 +66,8 @@ def test_a_rotation_killed_mid_way_resumes_when_run_again_and_loses_nothing(app,
 
 def test_a_second_rotation_refuses_while_the_first_runs(app, settings):
     seed(app, PEOPLE)
-    first = spawn_admin(settings, "keys", "rotate", "data", "--batch-size", "100", "--pause", "0.05")
+    # Slow enough (30 batches, 0.2 s apart) that the second process surely starts while it runs.
+    first = spawn_admin(settings, "keys", "rotate", "data", "--batch-size", "100", "--pause", "0.2")
     try:
         wait_for_progress(settings, first)
         second = run_admin(settings, "keys", "rotate", "index")
