@@ -45,9 +45,9 @@ def require_scope(scope: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if bearer_key() is None:
+            parsed = presented_key()  # usually already parsed by the rate limiter
+            if parsed is None and bearer_key() is None:
                 raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
-            parsed = presented_key()
             found = (runtime().authenticator.authenticate(db.session(), parsed, request_epochs().get("auth", 0))
                      if parsed is not None else None)
             if found is None:
