@@ -1,0 +1,174 @@
+"""Instructions per request, counted by valgrind: `python -m bench.instructions`.
+
+Requests per second on a shared 2-core machine drift by a fifth from one minute to the next,
+which hides changes of a few per cent. An instruction count does not drift: the same requests
+through the same code count the same, whatever else the machine does. For each scenario this
+runs the app in one process under `valgrind --tool=callgrind` (no HTTP, no gunicorn: the WSGI
+app is called directly), warms up, then counts only the measured requests, and prints
+instructions per request and the floor's count as a share of each scenario's.
+
+It is a complement to `bench.http`, not a stand-in: it counts neither HTTP, nor the database
+server's work (PostgreSQL), nor cache misses, so its ratios are not the targets' ratios. Use it
+to compare commits: `git stash; python -m bench.instructions; git stash pop; ...`.
+
+How only the measured requests are counted: they run inside one `functools.reduce` call, and
+callgrind is told to collect only while that C function is on the stack
+(`--toggle-collect=functools_reduce`). A request that called `functools.reduce` itself would
+switch collection off for that call. Some first requests do (SQLAlchemy compiling a query), so
+after the warm-up the child watches a few more requests, warm like the measured ones, for such
+a call and stops if it sees one; it also checks every answer's status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("floor", "register", "account_read", "token_issue", "introspect")
+WARMUP = 50  # unmeasured: caches filled, statements compiled
+WATCHED = 10  # unmeasured too: warm requests, watched for functools.reduce (see above)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100, help="measured requests per scenario")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"from: {','.join(SCENARIOS)}")
+    parser.add_argument("--child", choices=SCENARIOS, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# -- the child: one scenario, run under callgrind ---------------------------------------------
+
+def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]], str]:
+    """`count` WSGI environs for the scenario, and the status every answer must have."""
+    from werkzeug.test import EnvironBuilder
+
+    from bench.scenarios import person_number
+    from tests.conftest import Platforms
+    from tests.support.people import registration
+
+    platforms = Platforms(app)
+    platform = platforms.create()
+    auth = platforms.headers(platform)
+    client = app.test_client()
+
+    def build(**kwargs: Any) -> dict[str, Any]:
+        return dict(EnvironBuilder(**kwargs).get_environ())
+
+    if scenario == "floor":
+        return [build(path="/healthz") for _ in range(count)], "200 OK"
+    if scenario == "register":
+        return [build(path="/v1/registrations", method="POST", json=registration(person_number(1, n)), headers=auth)
+                for n in range(count)], "201 CREATED"
+    pseudonym = client.post("/v1/registrations", json=registration(person_number(2, 0)),
+                            headers=auth).get_json()["pseudonym"]
+    if scenario == "account_read":
+        return [build(path=f"/v1/accounts/{pseudonym}", headers=auth) for _ in range(count)], "200 OK"
+    if scenario == "token_issue":
+        return [build(path="/v1/tokens", method="POST", json={"pseudonym": pseudonym}, headers=auth)
+                for _ in range(count)], "201 CREATED"
+    token = client.post("/v1/tokens", json={"pseudonym": pseudonym, "ttl_seconds": 3600},
+                        headers=auth).get_json()["token"]
+    return [build(path="/v1/tokens/introspect", method="POST", data={"token": token}, headers=auth)
+            for _ in range(count)], "200 OK"
+
+
+def run_child(scenario: str, requests: int) -> int:
+    from identity import create_app
+    from identity.crypto.root_keys import generate_root_key_file
+    from identity.settings import TEST_ARGON2, Settings
+
+    with tempfile.TemporaryDirectory(prefix="identity-instructions-") as tmp:
+        generate_root_key_file(Path(tmp) / "root.keys")
+        # Cheap argon2: a request never hashes (keys are checked once per process), and the
+        # production parameters would cost minutes under valgrind for the one hash there is.
+        settings = Settings.from_env({"IDENTITY_INSTANCE_PATH": tmp, "IDENTITY_ROOT_KEY_FILE": f"{tmp}/root.keys",
+                                      "IDENTITY_RATE_LIMIT": "100000000 per minute"}, argon2=TEST_ARGON2)
+        app = create_app(settings)
+        if app.test_cli_runner().invoke(args=["admin", "db", "upgrade"]).exit_code != 0:
+            raise SystemExit("db upgrade failed")
+        environs, expected = _environs(app, scenario, WARMUP + WATCHED + requests)
+        statuses: list[str] = []
+
+        def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+            statuses.append(status)
+
+        def one(_: Any, environ: dict[str, Any]) -> None:
+            b"".join(app(environ, start_response))
+
+        for environ in environs[:WARMUP]:
+            one(None, environ)
+        _watch_for_reduce(one, environs[WARMUP:WARMUP + WATCHED])
+        functools.reduce(one, environs[WARMUP + WATCHED:], None)  # the measured requests: see the module doc
+        wrong = [s for s in statuses if s != expected]
+        if wrong:
+            raise SystemExit(f"{scenario}: {len(wrong)} answers were not {expected}, e.g. {wrong[0]}")
+    return 0
+
+
+def _watch_for_reduce(one: Any, environs: list[dict[str, Any]]) -> None:
+    seen: list[str] = []
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call" and arg is functools.reduce:
+            seen.append(frame.f_code.co_filename)
+
+    sys.setprofile(watch)
+    try:
+        for environ in environs:
+            one(None, environ)
+    finally:
+        sys.setprofile(None)
+    if seen:
+        raise SystemExit(f"a warm request calls functools.reduce ({seen[0]}): the counts would be wrong")
+
+
+# -- the parent: one valgrind run per scenario ---------------------------------------------------
+
+def count(scenario: str, requests: int, valgrind: str) -> int:
+    """Instructions for `requests` requests of the scenario (the warm-up is not counted)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=functools_reduce",
+             f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, "-m", "bench.instructions",
+             "--child", scenario, "--requests", str(requests)],
+            cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, "IDENTITY_LOG_LEVEL": "WARNING"})
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{scenario}: valgrind run failed:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return run_child(args.child, args.requests)
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
+    wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}")
+    names = ["floor"] + [s for s in wanted if s != "floor"]
+    print(f"instructions per request, {args.requests} requests per scenario after {WARMUP + WATCHED} unmeasured, "
+          "one process, SQLite, no HTTP", flush=True)
+    floor = None
+    for name in names:
+        per_request = count(name, args.requests, valgrind) / args.requests
+        floor = floor or per_request
+        print(f"  {name:<14} {per_request / 1e6:7.3f} M   floor / this {floor / per_request:6.1%}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
