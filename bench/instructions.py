@@ -85,17 +85,16 @@ def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]]
 def run_child(scenario: str, requests: int) -> int:
     from identity import create_app
     from identity.crypto.root_keys import generate_root_key_file
-    from identity.settings import TEST_ARGON2, Settings
+    from tests.conftest import make_settings, migrate
 
     with tempfile.TemporaryDirectory(prefix="identity-instructions-") as tmp:
         generate_root_key_file(Path(tmp) / "root.keys")
-        # Cheap argon2: a request never hashes (keys are checked once per process), and the
-        # production parameters would cost minutes under valgrind for the one hash there is.
-        settings = Settings.from_env({"IDENTITY_INSTANCE_PATH": tmp, "IDENTITY_ROOT_KEY_FILE": f"{tmp}/root.keys",
-                                      "IDENTITY_RATE_LIMIT": "100000000 per minute"}, argon2=TEST_ARGON2)
+        # The test suite's settings: cheap argon2 (a request never hashes, keys are checked once
+        # per process, and production parameters would cost minutes under valgrind for the one
+        # hash there is) and a rate limit no run reaches.
+        settings = make_settings(Path(tmp) / "instance", f"sqlite:///{tmp}/identity.sqlite3", Path(tmp) / "root.keys")
+        migrate(settings)
         app = create_app(settings)
-        if app.test_cli_runner().invoke(args=["admin", "db", "upgrade"]).exit_code != 0:
-            raise SystemExit("db upgrade failed")
         environs, expected = _environs(app, scenario, WARMUP + WATCHED + requests)
         statuses: list[str] = []
 
