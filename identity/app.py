@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from identity import ratelimit
 from identity.db import configure_engine, engine_options
-from identity.extensions import build_limiter, db, migrate
+from identity.extensions import db, migrate
 from identity.logging_setup import configure_logging
+from identity.ratelimit import RateLimits
 from identity.runtime import build_runtime
 from identity.schema_state import MIGRATIONS_DIR
 from identity.settings import Settings
@@ -27,7 +28,6 @@ def build_app(settings: Settings) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=settings.redis_url or f"{ratelimit.SCHEME}://",
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -35,7 +35,12 @@ def build_app(settings: Settings) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    build_limiter(settings.rate_limit).init_app(app)
+    app.extensions["identity_rate_limits"] = RateLimits(settings.rate_limit, settings.auth_failure_limit,
+                                                        settings.redis_url)
+    if settings.trusted_proxies:
+        # The client address (rate limits, logs) is the one the nearest trusted proxy saw.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=0, x_host=0, x_port=0, x_prefix=0)
     app.extensions["identity"] = build_runtime(settings)
 
     from identity.api import init_api

@@ -85,6 +85,14 @@ class Forbidden(DomainError):
     code, status, title = "forbidden", 403, "Forbidden"
 
 
+class RateLimited(DomainError):
+    code, status, title = "rate_limited", 429, "Too many requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many requests; retry after the number of seconds in Retry-After.")
+        self.retry_after = retry_after
+
+
 class Conflict(DomainError):
     """A state conflict not covered by a more specific code (e.g. lifting a lifted sanction)."""
 

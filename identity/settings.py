@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from limits import parse_many
+
 VERIFIER_KINDS = ("offline", "http")
 
 
@@ -47,6 +49,8 @@ class Settings:
     verifier_retries: int = 2
     redis_url: str | None = None
     rate_limit: str = "6000 per minute"
+    auth_failure_limit: str = "30 per minute"
+    trusted_proxies: int = 0
     argon2: Argon2Parameters = field(default_factory=Argon2Parameters)
     idempotency_ttl_seconds: int = 24 * 3600
     jwks_max_age_seconds: int = 300
@@ -72,6 +76,8 @@ class Settings:
             verifier_retries=int(_number(env, "IDENTITY_VERIFIER_RETRIES", 2)),
             redis_url=env.get("IDENTITY_REDIS_URL") or None,
             rate_limit=env.get("IDENTITY_RATE_LIMIT", "6000 per minute"),
+            auth_failure_limit=env.get("IDENTITY_AUTH_FAILURE_LIMIT", "30 per minute"),
+            trusted_proxies=_count(env, "IDENTITY_TRUSTED_PROXIES"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
         )
         settings = replace(settings, **overrides)
@@ -89,8 +95,24 @@ class Settings:
             raise SettingsError("IDENTITY_ISSUER must be an http(s) URL")
         if self.verifier_timeout_seconds <= 0:
             raise SettingsError("IDENTITY_VERIFIER_TIMEOUT must be a positive number of seconds")
+        for name, value in (("IDENTITY_RATE_LIMIT", self.rate_limit),
+                            ("IDENTITY_AUTH_FAILURE_LIMIT", self.auth_failure_limit)):
+            try:
+                parsed = parse_many(value)
+            except ValueError:
+                parsed = []
+            if not parsed or any(item.amount < 1 for item in parsed):
+                raise SettingsError(f"{name} must be a rate above zero such as '6000 per minute' or "
+                                    f"'100/second; 6000/minute'")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name) or "0"
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a whole number, 0 or more")
+    return int(raw)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -6,10 +6,11 @@ from flask import Flask, Response, request
 from flask_smorest import Api
 
 from identity.api import accounts, health, registrations, sanctions, tokens
+from identity.api.auth import client_address, rate_limits
 from identity.api.problems import problem, register_error_handlers
 from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
-from identity.errors import ValidationFailed
+from identity.errors import RateLimited, ValidationFailed
 from identity.extensions import UNLIMITED_BLUEPRINTS
 from identity.metrics import init_metrics
 from identity.schema_state import schema_is_current
@@ -52,6 +53,11 @@ def init_api(app: Flask) -> Api:
             return problem(503, "service_unavailable", "Service unavailable",
                            "The database schema is behind this version of the service; "
                            "run `identity-admin db upgrade`.")
+        if not getattr(app.view_functions[req.endpoint], "_identity_authenticated", False):
+            # Routes without an API key count per address; the others per verified key, in require_scope.
+            retry_after = rate_limits().hit_caller(f"ip:{client_address()}")
+            if retry_after is not None:
+                raise RateLimited(retry_after)
         if req.method in BODY_METHODS and req.content_length != 0 and req.get_data(cache=True):
             if req.endpoint in FORM_ENDPOINTS and req.mimetype == "application/x-www-form-urlencoded":
                 return None

@@ -6,12 +6,14 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
 
 from identity.api.context import request_epochs, runtime
 from identity.crypto.secrets import ParsedApiKey, parse_api_key
-from identity.errors import Forbidden, Unauthorized
+from identity.errors import Forbidden, RateLimited, Unauthorized
 from identity.extensions import db
+from identity.ratelimit import RateLimits
+from identity.services.authentication import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,36 +29,54 @@ def bearer_key() -> str | None:
 
 
 def presented_key() -> ParsedApiKey | None:
-    """The request's API key, parsed (not verified) once for the rate limiter and for auth."""
-    if "presented_key" not in g:
-        raw = bearer_key()
-        g.presented_key = parse_api_key(raw) if raw else None
-    found: ParsedApiKey | None = g.presented_key
+    """The request's API key, parsed (not verified)."""
+    raw = bearer_key()
+    return parse_api_key(raw) if raw else None
+
+
+def rate_limits() -> RateLimits:
+    limits: RateLimits = current_app.extensions["identity_rate_limits"]
+    return limits
+
+
+def client_address() -> str:
+    """The WSGI REMOTE_ADDR: the peer, or the client a trusted proxy names (IDENTITY_TRUSTED_PROXIES)."""
+    return request.remote_addr or "unknown"
+
+
+def authenticate() -> Principal:
+    """The verified caller. A failure counts against the client's address, never against the
+    key id it presented; past the address's failure limit the answer is 429, and no argon2
+    verification runs for that address until the window ends."""
+    parsed, limits, address = presented_key(), rate_limits(), client_address()
+    found = None
+    if parsed is not None:
+        found = runtime().authenticator.authenticate(db.session(), parsed, request_epochs().get("auth", 0),
+                                                     may_hash=lambda: limits.auth_failures_left(address))
+    if found is None:
+        retry_after = limits.hit_auth_failure(address)
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+        if parsed is None and bearer_key() is None:
+            raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
+        raise Unauthorized("The API key is unknown, revoked, or its platform is disabled.")
     return found
-
-
-def rate_limit_key() -> str:
-    """Limits count per API key id (parsed, not yet verified), else per client address."""
-    parsed = presented_key()
-    return f"key:{parsed.key_id}" if parsed else f"ip:{request.remote_addr}"
 
 
 def require_scope(scope: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            parsed = presented_key()  # usually already parsed by the rate limiter
-            if parsed is None and bearer_key() is None:
-                raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
-            found = (runtime().authenticator.authenticate(db.session(), parsed, request_epochs().get("auth", 0))
-                     if parsed is not None else None)
-            if found is None:
-                raise Unauthorized("The API key is unknown, revoked, or its platform is disabled.")
+            found = authenticate()
+            retry_after = rate_limits().hit_caller(f"key:{found.key_id}")
+            if retry_after is not None:
+                raise RateLimited(retry_after)
             if scope not in found.scopes:
                 raise Forbidden(f"This API key lacks the scope {scope}.")
             g.principal = found
             return view(*args, **kwargs)
 
+        wrapper._identity_authenticated = True  # type: ignore[attr-defined]  # limited per key, not address
         return wrapper  # type: ignore[return-value]
 
     return decorator

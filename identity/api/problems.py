@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from identity.errors import DomainError, ValidationFailed, VerificationUnavailable
+from identity.errors import DomainError, RateLimited, ValidationFailed, VerificationUnavailable
 
 log = logging.getLogger("identity.errors")
 PROBLEM_MIME = "application/problem+json"
@@ -40,7 +39,6 @@ _HTTP_DETAILS = {
     405: "The method is not allowed for this resource.",
     413: "The request body is larger than 64 KiB.",
     415: "Requests with a body must be Content-Type: application/json.",
-    429: "Too many requests; retry after the time in Retry-After.",
 }
 
 
@@ -87,6 +85,8 @@ def domain_problem(error: DomainError) -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="identity"'
     if isinstance(error, VerificationUnavailable):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
     errors = error.errors if isinstance(error, ValidationFailed) else None
     return problem(error.status, error.code, error.title, error.detail, errors=errors, extra=error.extra,
                    headers=headers)
@@ -109,18 +109,8 @@ def http_problem(error: HTTPException) -> Response:
     valid_methods = getattr(error, "valid_methods", None)
     if status == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
-    if status == 429:
-        headers["Retry-After"] = str(_retry_after_seconds())
     detail = _HTTP_DETAILS.get(status, "One or more fields are not valid." if errors else title)
     return problem(status, code, title, detail, errors=errors, headers=headers)
-
-
-def _retry_after_seconds() -> int:
-    limiter = current_app.extensions.get("limiter")
-    limit = getattr(limiter, "current_limit", None) if limiter else None
-    if limit is not None and getattr(limit, "reset_at", None):
-        return max(1, int(limit.reset_at - time.time()) + 1)
-    return 1
 
 
 def register_error_handlers(app: Flask) -> None:

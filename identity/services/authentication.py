@@ -9,8 +9,7 @@ process's cache on its next request, so a revocation is effective at once everyw
 from __future__ import annotations
 
 import threading
-import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,11 +20,6 @@ from identity.models import ApiKey, Platform
 from identity.services.platforms import PlatformPolicy, policy_of
 
 MAX_CACHED_KEYS = 10_000
-# argon2id costs a few hundred milliseconds by design. A legitimate client needs one
-# verification per process (then per auth-epoch change); someone guessing secrets for a known
-# key id gets this many per key id per window, then plain 401s, so guessing cannot pin the CPU.
-ARGON2_ATTEMPTS_PER_KEY = 10
-ARGON2_WINDOW_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -53,9 +47,13 @@ class ApiKeyAuthenticator:
         # key id -> (digest of the accepted secret, principal, auth epoch it was checked under)
         self._verified: dict[str, tuple[bytes, Principal, int]] = {}
         self._lock = threading.Lock()
-        self._attempts: dict[str, deque[float]] = {}
 
-    def authenticate(self, session: Session, parsed: key_secrets.ParsedApiKey, auth_epoch: int) -> Principal | None:
+    def authenticate(self, session: Session, parsed: key_secrets.ParsedApiKey, auth_epoch: int,
+                     may_hash: Callable[[], bool] = lambda: True) -> Principal | None:
+        """The key's principal, or None. argon2id costs a few hundred milliseconds by design, so
+        it runs only when `may_hash()` allows: the caller bounds failed attempts per client
+        address there. (A budget per key id would let anyone lock a platform out by sending
+        junk secrets with its key id.)"""
         digest = key_secrets.fast_digest(parsed.secret)
         cached = self._verified.get(parsed.key_id)
         if cached is not None and cached[2] == auth_epoch:
@@ -71,7 +69,7 @@ class ApiKeyAuthenticator:
         api_key, platform = row
         if cached is not None and key_secrets.digests_match(cached[0], digest):
             pass  # the secret was verified before; only its standing needed the re-check above
-        elif not self._may_hash(api_key.id) or not self._hasher.verify(api_key.secret_hash, parsed.secret):
+        elif not may_hash() or not self._hasher.verify(api_key.secret_hash, parsed.secret):
             return None
         principal = Principal(key_id=api_key.id, platform_id=platform.id, scopes=api_key.scope_set,
                               policy=policy_of(platform))
@@ -80,16 +78,3 @@ class ApiKeyAuthenticator:
                 self._verified.pop(next(iter(self._verified)))
             self._verified[api_key.id] = (digest, principal, auth_epoch)
         return principal
-
-    def _may_hash(self, key_id: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            attempts = self._attempts.setdefault(key_id, deque())
-            while attempts and attempts[0] <= now - ARGON2_WINDOW_SECONDS:
-                attempts.popleft()
-            if len(attempts) >= ARGON2_ATTEMPTS_PER_KEY:
-                return False
-            attempts.append(now)
-            if len(self._attempts) > MAX_CACHED_KEYS:
-                self._attempts.pop(next(iter(self._attempts)))
-            return True
