@@ -28,7 +28,16 @@ REGISTRATIONS = Counter("identity_registrations_total", "Registration outcomes",
 TOKENS = Counter("identity_tokens_total", "Token operations", ["operation", "outcome"])
 
 
+# Anyone can send any method name; an unbounded label would grow a series per invention.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
+
 def _route_label() -> str:
+    # The rule's template (`/v1/accounts/<string:pseudonym>`), never the path: bounded by the code.
     rule = request.url_rule
     return rule.rule if rule is not None else "unmatched"
 
@@ -44,7 +53,7 @@ def init_metrics(app: Flask) -> None:
         route = _route_label()
         if started is not None:
             HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(method=request.method, route=route, status=str(response.status_code)).inc()
+        HTTP_REQUESTS.labels(method=_method_label(request.method), route=route, status=str(response.status_code)).inc()
         return response
 
 

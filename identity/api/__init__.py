@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 from identity.api import accounts, health, registrations, sanctions, tokens
 from identity.api.auth import client_address, rate_limits
+from identity.api.bodies import parse_json_body
 from identity.api.problems import problem, register_error_handlers
 from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
@@ -64,9 +65,19 @@ def init_api(app: Flask) -> Api:
             if req.mimetype != "application/json":
                 return problem(415, "unsupported_media_type", "Unsupported media type",
                                "Requests with a body must be Content-Type: application/json.")
-            if not isinstance(req.get_json(silent=True), dict):
+            body = parse_json_body(req.get_data(cache=True))
+            if not isinstance(body, dict):
                 raise ValidationFailed({"body": ["The body must be a JSON object."]})
+            req._cached_json = (body, body)  # what request.get_json() returns from here on: one parse
         return None
+
+    @app.after_request
+    def _no_store(response: Response) -> Response:
+        # API answers name accounts, people's pseudonyms and tokens: no shared or browser cache
+        # keeps them. A route that may be cached (the JWKS) sets its own Cache-Control.
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     return api
 
