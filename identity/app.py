@@ -38,7 +38,7 @@ def build_app(settings: Settings) -> Flask:
     app.extensions["identity_rate_limits"] = RateLimits(settings.rate_limit, settings.auth_failure_limit,
                                                         settings.redis_url)
     if settings.trusted_proxies:
-        # The client address (rate limits, logs) is the one the nearest trusted proxy saw.
+        # The client address (rate limits) becomes the one the outermost trusted proxy saw.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=0, x_host=0, x_port=0, x_prefix=0)
     app.extensions["identity"] = build_runtime(settings)
