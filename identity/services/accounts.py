@@ -18,7 +18,7 @@ from identity.crypto.keyring import Keyring
 from identity.errors import IdentityErased
 from identity.models import Account, Person, Sanction
 from identity.models.person import ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
-from identity.services import audit, epochs, ownership, sanctions, vault
+from identity.services import audit, cross_border, epochs, ownership, sanctions, vault
 from identity.services.authentication import Principal
 from identity.services.epoch_cache import next_utc_midnight
 
@@ -103,8 +103,10 @@ def personal_data(session: Session, keyring: Keyring, principal: Principal, pseu
                   now: datetime) -> dict[str, Any]:
     """What the service holds about the person, masked as the contract says; every read is audited."""
     account = get_account(session, principal.platform_id, pseudonym)
+    cross_border.require_transfer_allowed(session, principal.platform_id, principal.policy, now)
     person = account.person
-    if person.state != PERSON_ACTIVE:
+    # A closed account answers 410 even while a legal hold keeps the person's data.
+    if person.state != PERSON_ACTIVE or account.status == ACCOUNT_CLOSED:
         raise IdentityErased("The identity data behind this account has been erased.")
     identity = vault.open_identity(keyring, person)
     audit.record(session, keyring, actor=principal.actor, action="personal_data.read", subject=pseudonym,
