@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import click
+from flask.cli import with_appcontext
 
 from identity.cli.output import Outcome, keyring, operator_command, runtime
 from identity.clock import utc_now
@@ -19,6 +20,7 @@ from identity.services.platforms import OPERATOR
 
 
 @click.command("purge")
+@with_appcontext
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 50_000))
 @operator_command
 def purge(batch_size: int) -> Outcome:
