@@ -24,7 +24,8 @@ from identity.services.epoch_cache import next_utc_midnight
 
 RETENTION_RULE = (
     "Held while the person has an open account on any platform, or while a sanction applies to them. "
-    "When the last account is closed and nothing holds the data, it is erased by destroying the "
+    "When the last account is closed and nothing holds the data (a sanction, or a legal hold placed for "
+    "an investigation), it is erased by destroying the "
     "person's data key. While a sanction still applies to a person with no open account, only the "
     "document's blind index and the encrypted document number are kept, for as long as the sanction lasts."
 )

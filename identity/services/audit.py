@@ -189,14 +189,16 @@ def chain_base(session: Session, keyring: Keyring, failures: list[str] | None = 
     row = session.get(AuditChainBase, 1)
     if row is None:
         return ChainBase(0, GENESIS_MAC)
+    problem = None
     try:
         key = keyring.get("audit", row.key_version)
     except KeyringError:
-        key = None
-    if key is None or not hmac.compare_digest(
-            _position_signature(key, _BASE_DOMAIN, row.seq, row.mac, None), row.signature):
-        if failures is not None:
-            failures.append("the record of the purged part of the log was altered")
+        problem = f"the record of the purged part names audit key version {row.key_version}, not in the keyring"
+    else:
+        if not hmac.compare_digest(_position_signature(key, _BASE_DOMAIN, row.seq, row.mac, None), row.signature):
+            problem = "the record of the purged part of the log was altered"
+    if problem and failures is not None:
+        failures.append(problem)
     return ChainBase(row.seq, row.mac)
 
 
@@ -222,6 +224,8 @@ def purge_before(session: Session, keyring: Keyring, cutoff: datetime, *, batch:
         return 0
     last = purged[-1]
     connection.execute(delete(_EVENTS).where(_EVENTS.c.seq > base.seq, _EVENTS.c.seq <= last.seq))
+    # Signed with the primary key: the events this purge leaves (its own audit event at least) are
+    # chained with that key too, so `keys retire audit` refuses it for as long as the base needs it.
     key_version, key = keyring.primary("audit")
     stored = session.get(AuditChainBase, 1)
     if stored is None:

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session
 
 from identity.crypto.keyring import Keyring
-from identity.models import Account, IdempotencyRecord, LegalHold, Person
+from identity.models import Account, IdempotencyRecord, LegalHold, Person, RevokedToken
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED
 from identity.services import audit, sanctions
 from identity.services.platforms import OPERATOR
@@ -53,6 +53,18 @@ def _idempotency_records(ctx: PurgeContext) -> int:
     ctx.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
     _audit_batch(ctx, "idempotency_records", len(ids))
     return len(ids)
+
+
+def _revoked_tokens(ctx: PurgeContext) -> int:
+    """Revoked token ids whose token has expired anyway (revocations also clear them as they come,
+    but a service that stops revoking would keep the last ones for ever)."""
+    jtis = ctx.session.scalars(select(RevokedToken.jti).where(RevokedToken.expires_at <= ctx.now)
+                               .order_by(RevokedToken.jti).limit(ctx.batch)).all()
+    if not jtis:
+        return 0
+    ctx.session.execute(delete(RevokedToken).where(RevokedToken.jti.in_(jtis)))
+    _audit_batch(ctx, "revoked_tokens", len(jtis))
+    return len(jtis)
 
 
 def _ended_sanction_traces(ctx: PurgeContext) -> int:
@@ -93,6 +105,7 @@ def _audit_batch(ctx: PurgeContext, step: str, removed: int, **extra: int) -> No
 
 STEPS: tuple[PurgeStep, ...] = (
     PurgeStep("idempotency_records", "expired idempotency record(s)", _idempotency_records),
+    PurgeStep("revoked_tokens", "expired revoked token id(s)", _revoked_tokens),
     # Here, when their tables exist: expired verification sessions, and webhook events delivered
     # (or abandoned) more than DELIVERED_RETENTION ago.
     PurgeStep("sanction_traces", "ended sanction trace(s) examined", _ended_sanction_traces),
