@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from identity.clock import rfc3339, utc_now
 from identity.crypto.keyring import Keyring
-from identity.errors import KeyringError
+from identity.errors import KeyringError, OperatorError
 from identity.models import AuditChainBase, AuditChainHead, AuditEvent
 
 GENESIS_MAC = bytes(32)
@@ -154,6 +154,10 @@ def take_checkpoint(session: Session, keyring: Keyring, now: datetime | None = N
     return Checkpoint(seq=seq, mac=mac, key_version=key_version, taken_at=taken_at, signature=signature)
 
 
+class ChainBroken(OperatorError):
+    """The part of the chain a purge would remove does not verify."""
+
+
 class BadCheckpoint(ValueError):
     """The checkpoint file is malformed or its signature does not verify."""
 
@@ -212,14 +216,22 @@ def purge_before(session: Session, keyring: Keyring, cutoff: datetime, *, batch:
     """
     connection = session.connection()
     connection.execute(_LOCK_HEAD).one()
-    base = chain_base(session, keyring)
-    rows = connection.execute(select(_EVENTS.c.seq, _EVENTS.c.mac, _EVENTS.c.occurred_at)
-                              .where(_EVENTS.c.seq > base.seq).order_by(_EVENTS.c.seq).limit(batch)).all()
-    purged = []
+    problems: list[str] = []
+    base = chain_base(session, keyring, problems)
+    rows = connection.execute(select(_EVENTS).where(_EVENTS.c.seq > base.seq)
+                              .order_by(_EVENTS.c.seq).limit(batch)).all()
+    purged: list[Any] = []
+    prev_mac = base.mac
     for row in rows:
         if row.occurred_at >= cutoff:
             break
+        # Only an intact prefix is purged: re-signing the base over a broken one would launder it.
+        problems.extend(_event_problems(keyring, row, base.seq + len(purged) + 1, prev_mac))
         purged.append(row)
+        prev_mac = row.mac
+    if problems:
+        raise ChainBroken(f"the audit chain does not verify ({problems[0]}); nothing was purged: run "
+                          "`identity-admin audit verify` and investigate first")
     if not purged:
         return 0
     last = purged[-1]
@@ -238,6 +250,25 @@ def purge_before(session: Session, keyring: Keyring, cutoff: datetime, *, batch:
     return len(purged)
 
 
+def _event_problems(keyring: Keyring, event: Any, expected_seq: int, prev_mac: bytes) -> list[str]:
+    """What is wrong with one event (an ORM row or a Core row) following `prev_mac` at `expected_seq`."""
+    problems = []
+    if event.seq != expected_seq:
+        problems.append(f"event {expected_seq} is missing (next is {event.seq})")
+    if event.prev_mac != prev_mac:
+        problems.append(f"event {event.seq} does not link to the event before it")
+    try:
+        key = keyring.get("audit", event.key_version)
+    except KeyringError:
+        problems.append(f"event {event.seq} names audit key version {event.key_version}, not in the keyring")
+    else:
+        body = _canonical(event.seq, event.occurred_at, event.actor, event.action, event.subject,
+                          event.details, event.key_version)
+        if not hmac.compare_digest(_mac(key, event.prev_mac, body), event.mac):
+            problems.append(f"event {event.seq} was altered (its MAC does not match)")
+    return problems
+
+
 def verify_chain(session: Session, keyring: Keyring, checkpoint: Checkpoint | None = None) -> ChainReport:
     """Walk the chain from its base (genesis, or the last purged event) to the head: every MAC,
     every link, no gap, head matches; with a checkpoint, the log still reaches it unchanged."""
@@ -247,19 +278,7 @@ def verify_chain(session: Session, keyring: Keyring, checkpoint: Checkpoint | No
     mac_at_checkpoint = base.mac if checkpoint is not None and checkpoint.seq == base.seq else None
     for event in _events_in_order(session, after=base.seq):
         count += 1
-        if event.seq != expected_seq:
-            failures.append(f"event {expected_seq} is missing (next is {event.seq})")
-        if event.prev_mac != prev_mac:
-            failures.append(f"event {event.seq} does not link to the event before it")
-        try:
-            key = keyring.get("audit", event.key_version)
-        except KeyringError:
-            failures.append(f"event {event.seq} names audit key version {event.key_version}, not in the keyring")
-        else:
-            body = _canonical(event.seq, event.occurred_at, event.actor, event.action, event.subject,
-                              event.details, event.key_version)
-            if not hmac.compare_digest(_mac(key, event.prev_mac, body), event.mac):
-                failures.append(f"event {event.seq} was altered (its MAC does not match)")
+        failures.extend(_event_problems(keyring, event, expected_seq, prev_mac))
         if checkpoint is not None and event.seq == checkpoint.seq:
             mac_at_checkpoint = event.mac
         prev_mac, expected_seq = event.mac, event.seq + 1

@@ -164,3 +164,18 @@ def test_the_admin_command_refuses_a_short_audit_retention_in_one_line(tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "error: IDENTITY_AUDIT_RETENTION_DAYS must be at least 183 (the law asks for six months of logs)"]
+
+
+def test_the_purge_refuses_to_re_sign_over_a_broken_chain(app, client, runner, auth, clock):
+    for n in range(1, 3):
+        register(client, auth, sequence=n)
+    before = len(audit_events(app))
+    _sql(app, "UPDATE audit_events SET details = '{}' WHERE seq = 2")
+    clock.advance(days=401)
+    result = admin(runner, "purge", "--json")
+    assert result.exit_code == 1
+    assert "event 2 was altered" in json.loads(result.stdout)["error"]
+    assert audit_events(app)[0].seq == 1  # nothing purged, so the alteration stays visible
+    assert len([e for e in audit_events(app) if e.occurred_at < clock.now() - timedelta(days=400)]) == before
+    code, report = _verify(runner)
+    assert code == 1 and any("event 2 was altered" in f for f in report["failures"])
