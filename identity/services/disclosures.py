@@ -24,6 +24,7 @@ from nacl.public import PublicKey, SealedBox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.clock import rfc3339
 from identity.crypto.keyring import Keyring
 from identity.errors import OperatorError
 from identity.ids import looks_like, new_disclosure_id
@@ -47,8 +48,6 @@ class DisclosureView:
     status: str
 
     def as_json(self) -> dict[str, object]:
-        from identity.clock import rfc3339
-
         r = self.request
         expires = r.approved_at + APPROVAL_LIFETIME if r.approved_at is not None else None
         return {"id": r.id, "status": self.status, "platform": r.platform_id, "pseudonym": self.pseudonym,
