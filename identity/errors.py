@@ -69,6 +69,10 @@ class IdentityErased(DomainError):
     code, status, title = "identity_erased", 410, "The identity data has been erased"
 
 
+class CrossBorderAssessmentRequired(DomainError):
+    code, status, title = "cross_border_assessment_required", 403, "A cross-border security assessment is required"
+
+
 class AccountRestricted(DomainError):
     code, status, title = "account_restricted", 403, "The account may not do this"
 

@@ -36,3 +36,11 @@ def new_sanction_id() -> str:
 
 def new_key_id() -> str:
     return random_id("key_")
+
+
+def new_disclosure_id() -> str:
+    return random_id("dsc_")
+
+
+def new_hold_id() -> str:
+    return random_id("hld_")

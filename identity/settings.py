@@ -17,6 +17,9 @@ from urllib.parse import urlparse
 from limits import parse_many
 
 VERIFIER_KINDS = ("offline", "http")
+# The Cybersecurity Law (art. 21) asks for network logs kept at least six months: no setting may
+# purge the audit log sooner than this.
+MIN_AUDIT_RETENTION_DAYS = 183
 
 
 class SettingsError(ValueError):
@@ -55,6 +58,7 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     jwks_max_age_seconds: int = 300
     log_level: str = "INFO"
+    audit_retention_days: int = 400
     testing: bool = False
 
     @classmethod
@@ -79,6 +83,7 @@ class Settings:
             auth_failure_limit=env.get("IDENTITY_AUTH_FAILURE_LIMIT", "30 per minute"),
             trusted_proxies=_count(env, "IDENTITY_TRUSTED_PROXIES"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
+            audit_retention_days=_whole_number(env, "IDENTITY_AUDIT_RETENTION_DAYS", 400),
         )
         settings = replace(settings, **overrides)
         settings.validate()
@@ -106,6 +111,9 @@ class Settings:
                                     f"'100/second; 6000/minute'")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS:
+            raise SettingsError(f"IDENTITY_AUDIT_RETENTION_DAYS must be at least {MIN_AUDIT_RETENTION_DAYS} "
+                                "(the law asks for six months of logs)")
 
 
 def _count(env: Mapping[str, str], name: str) -> int:
@@ -126,3 +134,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
     return value
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number") from None

@@ -81,6 +81,8 @@ def close_account(pseudonym: str) -> Any:
 @require_scope("accounts:read")
 @blp.response(200, PersonalDataSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@blp.alt_response(403, schema=ProblemSchema, description="forbidden, or cross_border_assessment_required for "
+                                                           "an overseas platform without a valid security assessment")
 @blp.alt_response(410, schema=ProblemSchema, description="identity_erased")
 def personal_data(pseudonym: str) -> Any:
     return accounts.personal_data(db.session(), current_keyring(), principal(), pseudonym, utc_now())

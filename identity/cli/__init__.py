@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
-from identity.cli import api_keys, audit, database, keys, platforms, sanctions
+from identity.cli import api_keys, audit, database, disclosures, holds, keys, platforms, purge, sanctions, transparency
 
 admin = AppGroup("admin", help="Operate the identity service: schema, platforms, API keys, keys, audit.")
 for group in (database.group, platforms.group, api_keys.group, keys.group, sanctions.group, audit.group):
     admin.add_command(group)
+for group in (disclosures.group, holds.group, transparency.group):
+    admin.add_command(group)
+admin.add_command(purge.purge)
 
 
 

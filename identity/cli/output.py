@@ -65,3 +65,9 @@ def operator_command(command: F) -> F:
             raise SystemExit(outcome.exit_code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def operator_option(command: F) -> F:
+    """`--operator NAME` (or IDENTITY_OPERATOR): who does a disclosure step, a hold or an assessment."""
+    return click.option("--operator", "operator", envvar="IDENTITY_OPERATOR", default=None, metavar="NAME",
+                        help="Your operator name (default: IDENTITY_OPERATOR).")(command)

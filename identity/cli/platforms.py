@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command
-from identity.clock import rfc3339
+from identity.cli.output import Outcome, keyring, operator_command, operator_option
+from identity.clock import rfc3339, utc_now
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.models import Platform
-from identity.services import platforms
+from identity.services import cross_border, platforms
+from identity.services.operators import check_operator
 
 group = AppGroup("platforms", help="Onboard and manage platforms.")
 
@@ -58,3 +60,19 @@ def disable(platform_id: str) -> Outcome:
     """Disable a platform: its keys stop working at once."""
     platform = platforms.disable_platform(db.session(), keyring(), platform_id)
     return Outcome(f"disabled platform {platform.id}", _platform_json(platform))
+
+
+@group.command("assess")
+@click.argument("platform_id")
+@click.option("--reference", required=True, help="The security assessment's reference.")
+@click.option("--valid-until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The date (UTC) the assessment lapses on.")
+@operator_option
+@operator_command
+def assess(platform_id: str, reference: str, valid_until: datetime, operator: str | None) -> Outcome:
+    """Record a cross-border security assessment: an overseas platform receives personal data until it lapses."""
+    row = cross_border.assess(db.session(), keyring(), check_operator(operator) if operator else "cli",
+                              platform_id, reference, valid_until.date(), utc_now())
+    data = {"platform": row.platform_id, "reference": row.reference, "valid_until": rfc3339(row.valid_until)}
+    return Outcome(f"recorded security assessment {row.reference} for {row.platform_id}, valid until "
+                   f"{rfc3339(row.valid_until)}", data)

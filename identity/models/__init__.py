@@ -1,17 +1,18 @@
 """Tables only. Importing this package registers every table on the metadata."""
 
-from identity.models.audit import AuditChainHead, AuditEvent
+from identity.models.audit import AuditChainBase, AuditChainHead, AuditEvent
 from identity.models.base import Base
 from identity.models.epoch import EPOCH_TOPICS, CacheEpoch
 from identity.models.idempotency import IdempotencyRecord
 from identity.models.keyring import KEY_KINDS, KeyVersion, MaintenanceLock, RotationJob
+from identity.models.lawful import DisclosureRequest, LegalHold, SecurityAssessment
 from identity.models.person import Account, Person
 from identity.models.platform import ApiKey, Platform
 from identity.models.sanction import Sanction
 from identity.models.token import RevokedToken
 
 __all__ = [
-    "Account", "ApiKey", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "EPOCH_TOPICS",
-    "IdempotencyRecord", "KEY_KINDS", "KeyVersion", "MaintenanceLock", "Person", "Platform",
-    "RevokedToken", "RotationJob", "Sanction",
+    "Account", "ApiKey", "AuditChainBase", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "EPOCH_TOPICS",
+    "DisclosureRequest", "IdempotencyRecord", "KEY_KINDS", "KeyVersion", "LegalHold", "MaintenanceLock", "Person",
+    "Platform", "RevokedToken", "RotationJob", "Sanction", "SecurityAssessment",
 ]

@@ -34,3 +34,19 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditChainBase(Base):
+    """Where the kept chain starts once old events are purged (a single row, id 1): the last
+    purged event's position and MAC, which the oldest kept event must link to. `signature` is
+    an HMAC under audit key `key_version`, so a database writer cannot move the base forward
+    to hide events deleted from the start."""
+
+    __tablename__ = "audit_chain_base"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    key_version: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(32))
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -18,13 +18,14 @@ from identity.crypto.keyring import Keyring
 from identity.errors import IdentityErased
 from identity.models import Account, Person, Sanction
 from identity.models.person import ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
-from identity.services import audit, epochs, ownership, sanctions, vault
+from identity.services import audit, cross_border, epochs, ownership, sanctions, vault
 from identity.services.authentication import Principal
 from identity.services.epoch_cache import next_utc_midnight
 
 RETENTION_RULE = (
     "Held while the person has an open account on any platform, or while a sanction applies to them. "
-    "When the last account is closed and nothing holds the data, it is erased by destroying the "
+    "When the last account is closed and nothing holds the data (a sanction, or a legal hold placed for "
+    "an investigation), it is erased by destroying the "
     "person's data key. While a sanction still applies to a person with no open account, only the "
     "document's blind index and the encrypted document number are kept, for as long as the sanction lasts."
 )
@@ -103,8 +104,10 @@ def personal_data(session: Session, keyring: Keyring, principal: Principal, pseu
                   now: datetime) -> dict[str, Any]:
     """What the service holds about the person, masked as the contract says; every read is audited."""
     account = get_account(session, principal.platform_id, pseudonym)
+    cross_border.require_transfer_allowed(session, principal.platform_id, principal.policy, now)
     person = account.person
-    if person.state != PERSON_ACTIVE:
+    # A closed account answers 410 even while a legal hold keeps the person's data.
+    if person.state != PERSON_ACTIVE or account.status == ACCOUNT_CLOSED:
         raise IdentityErased("The identity data behind this account has been erased.")
     identity = vault.open_identity(keyring, person)
     audit.record(session, keyring, actor=principal.actor, action="personal_data.read", subject=pseudonym,

@@ -23,6 +23,8 @@ SCOPES = (
     "sanctions:read", "sanctions:write",
 )
 PHONE_POLICIES = ("forbidden", "optional", "required")
+# `overseas`: the platform is abroad, so personal data may only reach it under a security assessment.
+JURISDICTIONS = ("domestic", "overseas")
 OPERATOR = "operator:cli"
 
 
@@ -31,6 +33,7 @@ class PlatformPolicy:
     min_age: int | None = None
     max_accounts_per_person: int = 1
     phone: str = "forbidden"
+    jurisdiction: str = "domestic"
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +46,7 @@ class PolicySchema(Schema):
     min_age = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=150))
     max_accounts_per_person = fields.Integer(validate=validate.Range(min=1, max=100))
     phone = fields.String(validate=validate.OneOf(PHONE_POLICIES))
+    jurisdiction = fields.String(validate=validate.OneOf(JURISDICTIONS))
 
 
 def parse_policy(data: Any) -> PlatformPolicy:

@@ -27,9 +27,9 @@ from identity.clock import rfc3339
 from identity.crypto.keyring import Keyring
 from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
-from identity.models import Account, Person, Sanction
+from identity.models import Account, LegalHold, Person, Sanction
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import audit, epochs, ownership, vault
+from identity.services import audit, epochs, holds, ownership, vault
 from identity.services.authentication import Principal
 from identity.services.platforms import OPERATOR
 
@@ -221,10 +221,12 @@ def has_open_account(session: Session, person_id: uuid.UUID) -> bool:
 
 
 def settle_person(session: Session, person: Person, now: datetime) -> str:
-    """After a person's accounts or sanctions changed: keep everything while they hold an open
-    account; else keep a trace while any sanction is active; else erase. Returns the new state."""
+    """After a person's accounts, sanctions or holds changed: keep everything while they hold an
+    open account or a legal hold stands; else keep a trace while any sanction is active; else
+    erase. Returns the new state."""
     person = _locked(session, person)
-    if person.state == PERSON_ERASED or has_open_account(session, person.id):
+    if (person.state == PERSON_ERASED or has_open_account(session, person.id)
+            or holds.has_active_hold(session, person.id)):
         return person.state
     if has_active_sanction(session, person.id, now):
         if person.state == PERSON_ACTIVE:
@@ -252,7 +254,8 @@ def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, b
     interrupted run stopped. A trace revived or sanctioned again meanwhile is left alone.
     """
     active = exists().where(Sanction.person_id == Person.id, _is_active(now))
-    people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active)
+    held = exists().where(LegalHold.person_id == Person.id, LegalHold.released_at.is_(None))
+    people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active, ~held)
                              .order_by(Person.id).limit(batch)).all()
     erased = sum(settle_person(session, person, now) == PERSON_ERASED for person in people)
     if people:

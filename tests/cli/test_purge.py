@@ -1,0 +1,41 @@
+"""`identity-admin purge` removes what has outlived its use, and only that, with an audit event per batch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.clock import FrozenClock, freeze_clock
+from tests.support.lawful import admin, audit_events, ok
+from tests.support.people import registration
+from tests.support.sanctions import register
+
+
+@pytest.fixture
+def clock(app, monkeypatch) -> FrozenClock:
+    return freeze_clock(monkeypatch)
+
+
+def test_expired_idempotency_records_and_revoked_token_ids_go_and_live_ones_stay(app, client, runner, auth, clock):
+    pseudonym = register(client, auth, sequence=1)
+    first = client.post("/v1/registrations", json=registration(sequence=2), headers={**auth, "Idempotency-Key": "a"})
+    token = client.post("/v1/tokens", json={"pseudonym": pseudonym, "ttl_seconds": 60}, headers=auth).get_json()
+    assert client.post("/v1/tokens/revoke", json={"token": token["token"]}, headers=auth).status_code == 200
+
+    nothing = ok(admin(runner, "purge", "--json"))["purged"]
+    assert (nothing["idempotency_records"], nothing["revoked_tokens"]) == (0, 0)
+    replay = client.post("/v1/registrations", json=registration(sequence=2), headers={**auth, "Idempotency-Key": "a"})
+    assert replay.get_json() == first.get_json()  # still within its 24 hours: kept
+
+    clock.advance(hours=25)
+    done = ok(admin(runner, "purge", "--json"))["purged"]
+    assert (done["idempotency_records"], done["revoked_tokens"]) == (1, 1)
+    batches = {e.subject: json.loads(e.details) for e in audit_events(app) if e.action == "purge.batch"}
+    assert batches["idempotency_records"] == {"removed": 1} and batches["revoked_tokens"] == {"removed": 1}
+    completed = [json.loads(e.details) for e in audit_events(app) if e.action == "purge.completed"]
+    assert completed[-1]["idempotency_records"] == 1
+    # Run again: nothing left, and saying so is audited too.
+    assert set(ok(admin(runner, "purge", "--json"))["purged"].values()) == {0}
+    assert len([e for e in audit_events(app) if e.action == "purge.completed"]) == 3
+    assert ok(admin(runner, "audit", "verify", "--json"))["ok"] is True
