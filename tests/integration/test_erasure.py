@@ -1,0 +1,170 @@
+"""Erasure, tried as someone holding the database (its files on SQLite) and every key the
+service holds: once a person's last account closes, nothing of them can be read back.
+
+Contract, "Erasure": with SQLite the erased pages are overwritten before the request answers;
+in any database, once the scheduled rotation (`scripts/rotate-keys`: rotate data and index,
+verify, retire the old versions) has run, no remnant opens under any key the service holds.
+On PostgreSQL the raw files are not reachable from a test: there every key is tried on every
+blob of every table instead.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from identity.crypto.root_keys import load_root_keys
+from identity.documents import normalise_document
+from identity.settings import Settings
+from tests.conftest import PG_URL, Platforms, make_settings, migrate
+from tests.support import remnants
+from tests.support.people import registration, resident_id
+from tests.support.rotation import REPO, admin_env, keys_json
+
+NAME = "欧阳娜娜"
+BIRTH = date(1988, 3, 9)
+NUMBER = resident_id(region="310104", birth=BIRTH, sequence=37)
+PHONE = "+8613912345678"
+
+sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="raw database files exist only with SQLite")
+
+
+def _person() -> remnants.Person:
+    return remnants.Person(NAME, normalise_document("cn_resident_id", NUMBER, None, today=date(2026, 1, 1)), PHONE)
+
+
+def _sqlite_files(settings: Settings) -> dict[str, Path]:
+    database = Path(make_url(settings.database_url).database or "")
+    return {suffix or "main file": Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm", "-writer")}
+
+
+def _sources(settings: Settings, *, raw_files: bool) -> tuple[dict[str, bytes], list[str]]:
+    """Every blob of every table, and (SQLite) the raw files as they are on disk now."""
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            blobs = remnants.table_blobs(conn)
+            ids = remnants.person_ids(conn)
+    finally:
+        engine.dispose()
+    sources = {f"{column} row {n}": blob for column, values in blobs.items() for n, blob in enumerate(values)}
+    if raw_files:
+        for label, path in _sqlite_files(settings).items():
+            if path.exists():
+                sources[f"SQLite {label}"] = path.read_bytes()
+    return sources, ids
+
+
+def _search(settings: Settings, *, raw_files: bool) -> remnants.Haul:
+    sources, ids = _sources(settings, raw_files=raw_files)
+    return remnants.search(_person(), load_root_keys(settings.root_key_file), ids, sources)
+
+
+def _register(client: Any, headers: dict[str, str], body: dict[str, Any]) -> str:
+    answer = client.post("/v1/registrations", json=body, headers=headers)
+    assert answer.status_code == 201, answer.get_json()
+    return str(answer.get_json()["pseudonym"])
+
+
+def _people(platforms: Platforms, client: Any) -> tuple[dict[str, str], str]:
+    """The person under test on two platforms, and a bystander who keeps an account."""
+    first, second = platforms.create(phone="optional"), platforms.create(phone="optional")
+    headers = {name: platforms.headers(pid) for name, pid in (("first", first), ("second", second))}
+    person = registration(NUMBER, name=NAME, phone=PHONE)
+    pseudonyms = {name: _register(client, headers[name], person) for name in ("first", "second")}
+    _register(client, headers["first"], registration(name="李四", sequence=5, phone="+8613800000001"))
+    for name in ("first", "second"):
+        closed = client.delete(f"/v1/accounts/{pseudonyms[name]}", headers=headers[name])
+        assert closed.status_code == 204
+    return headers, pseudonyms["first"]
+
+
+def _run_scheduled_rotation(settings: Settings) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["bash", str(REPO / "scripts" / "rotate-keys")], env=admin_env(settings), cwd=REPO,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@sqlite_only
+def test_the_files_hold_nothing_readable_of_an_erased_person_when_the_close_answers(
+        app: Flask, client: Any, platforms: Platforms, settings: Settings) -> None:
+    # The search works: while the person holds an account, their name opens from the files.
+    platform = platforms.create(phone="optional")
+    headers = platforms.headers(platform)
+    pseudonym = _register(client, headers, registration(NUMBER, name=NAME, phone=PHONE))
+    before = _search(settings, raw_files=True)
+    assert any(f.startswith("real_name decrypted from SQLite") for f in before.findings), before.findings
+
+    assert client.delete(f"/v1/accounts/{pseudonym}", headers=headers).status_code == 204
+
+    # No rotation yet: the data key that wrapped the person's key is still held, and opens nothing.
+    after = _search(settings, raw_files=True)
+    assert any(label.startswith("keyring data v1") for label in after.keys)
+    assert after.findings == [], "\n".join(after.findings)
+
+
+def test_after_the_scheduled_rotation_no_key_the_service_holds_opens_anything_of_the_erased_person(
+        app: Flask, client: Any, platforms: Platforms, settings: Settings) -> None:
+    _people(platforms, client)
+
+    rotation = _run_scheduled_rotation(settings)
+    assert "retired data key v1" in rotation.stdout and "retired index key v1" in rotation.stdout
+    code, status = keys_json(app.test_cli_runner(), "status")
+    states = {(k["kind"], k["version"]): k["state"] for k in status["keys"]}
+    assert code == 0
+    assert states[("data", 1)] == states[("index", 1)] == "retired"
+    assert states[("data", 2)] == states[("index", 2)] == "primary"
+
+    haul = _search(settings, raw_files=not PG_URL)
+    # What the service still holds was tried: the new keys, and the bystander's data key.
+    assert any(label.startswith("keyring data v2") for label in haul.keys)
+    assert not any(label.startswith("keyring data v1") for label in haul.keys)
+    assert sum(label.startswith("data key of person") for label in haul.keys) == 1
+    assert haul.findings == [], "\n".join(haul.findings)
+
+
+@sqlite_only
+def test_database_files_and_the_instance_folder_are_private_to_the_service(
+        tmp_path: Path, root_key_file: Path) -> None:
+    instance = tmp_path / "fresh-instance"
+    database = instance / "identity.sqlite3"
+    previous = os.umask(0o022)  # a typical umask, which would leave new files world-readable
+    try:
+        settings = make_settings(instance, f"sqlite:///{database}", root_key_file)
+        migrate(settings)
+        from tests.support.serving import running_app
+
+        with running_app(settings) as served_app:
+            client = served_app.test_client()
+            platform = Platforms(served_app).create(phone="optional")
+            headers = Platforms(served_app).headers(platform)
+            _register(client, headers, registration(NUMBER, name=NAME))
+            files = _sqlite_files(settings)
+            assert files["-wal"].exists() and files["-shm"].exists()
+            modes = {label: stat.S_IMODE(path.stat().st_mode) for label, path in files.items() if path.exists()}
+            assert modes == {label: 0o600 for label in modes}, modes
+            assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    finally:
+        os.umask(previous)
+
+
+@sqlite_only
+def test_a_database_file_left_readable_by_others_is_made_private_on_connect(
+        tmp_path: Path, settings: Settings, root_key_file: Path) -> None:
+    database = Path(make_url(settings.database_url).database or "")
+    database.chmod(0o644)
+    from tests.support.serving import running_app
+
+    with running_app(settings) as served_app:
+        assert served_app.test_client().get("/readyz").status_code == 200
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
