@@ -29,6 +29,7 @@ from tests.conftest import PG_URL, Platforms, make_settings, migrate
 from tests.support import remnants
 from tests.support.people import registration, resident_id
 from tests.support.rotation import REPO, admin_env, keys_json
+from tests.support.sanctions import file
 
 NAME = "欧阳娜娜"
 BIRTH = date(1988, 3, 9)
@@ -111,6 +112,25 @@ def test_the_files_hold_nothing_readable_of_an_erased_person_when_the_close_answ
     after = _search(settings, raw_files=True)
     assert any(label.startswith("keyring data v1") for label in after.keys)
     assert after.findings == [], "\n".join(after.findings)
+
+
+@sqlite_only
+def test_a_sanction_trace_keeps_its_index_and_document_while_name_and_phone_leave_the_files(
+        app: Flask, client: Any, platforms: Platforms, settings: Settings) -> None:
+    platform = platforms.create(phone="optional")
+    headers = platforms.headers(platform)
+    pseudonym = _register(client, headers, registration(NUMBER, name=NAME, phone=PHONE))
+    file(client, headers, pseudonym, kind="blacklist")
+    assert client.delete(f"/v1/accounts/{pseudonym}", headers=headers).status_code == 204
+
+    found = _search(settings, raw_files=True).findings
+    assert not [f for f in found if f.startswith(("real_name", "phone"))], "\n".join(found)
+    # docs/sanctions.md: the trace keeps the encrypted document and its blind index, and with
+    # them the blacklist still recognises the person.
+    assert any(f.startswith("document number decrypted from persons.document_ct") for f in found)
+    assert any(f.startswith("document blind index") for f in found)
+    again = client.post("/v1/registrations", json=registration(NUMBER, name=NAME), headers=headers)
+    assert (again.status_code, again.get_json()["code"]) == (403, "registration_refused")
 
 
 def test_after_the_scheduled_rotation_no_key_the_service_holds_opens_anything_of_the_erased_person(
