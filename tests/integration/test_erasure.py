@@ -11,6 +11,7 @@ blob of every table instead.
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 from datetime import date
@@ -116,6 +117,32 @@ def test_the_files_hold_nothing_readable_of_an_erased_person_when_the_close_answ
     after = _search(settings, raw_files=True)
     assert any(label.startswith("keyring data v1") for label in after.keys)
     assert after.findings == [], "\n".join(after.findings)
+
+
+@sqlite_only
+def test_a_reader_holding_an_old_snapshot_delays_the_scrub_to_the_next_erasure_never_the_answer(
+        app: Flask, client: Any, platforms: Platforms, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("identity.db.SCRUB_WAIT_MS", 200)
+    accounts = _register_people(platforms, client)
+    reader = sqlite3.connect(_sqlite_files(settings)["main file"], isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM persons").fetchone()  # a snapshot from before the erasure
+    try:
+        _close(client, accounts)
+        assert "the WAL checkpoint after an erasure did not finish" in caplog.text
+        assert NAME not in caplog.text and NUMBER not in caplog.text
+        assert any(f.startswith("real_name decrypted from SQLite") for f in _search(settings, raw_files=True).findings)
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+
+    # The next erasure's checkpoint takes the earlier one's pages out too.
+    platform = platforms.create()
+    other = platforms.headers(platform)
+    _close(client, [(other, _register(client, other, registration(name="王五", sequence=9)))])
+    found = _search(settings, raw_files=True).findings
+    assert found == [], "\n".join(found)
 
 
 @sqlite_only
