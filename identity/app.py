@@ -16,7 +16,7 @@ from identity.settings import Settings
 
 def build_app(settings: Settings) -> Flask:
     configure_logging(settings.log_level)
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    settings.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the database and keys
     app = Flask("identity", instance_path=str(settings.instance_path))
     app.config.update(
         TESTING=settings.testing,

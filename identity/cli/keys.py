@@ -17,7 +17,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from identity.cli.output import Outcome, operator_command, runtime
+from identity.cli.output import Outcome, confirm_destruction, operator_command, runtime
 from identity.clock import rfc3339, utc_now
 from identity.db import read_only_transactions
 from identity.errors import OperatorError
@@ -197,9 +197,12 @@ def verify(batch_size: int) -> Outcome:
 @group.command("retire")
 @click.argument("kind", type=click.Choice(list(KEY_KINDS)))
 @click.argument("version", type=click.IntRange(min=1))
+@click.option("--yes", is_flag=True, help="do not ask for confirmation (needed when not on a terminal)")
 @operator_command
-def retire(kind: str, version: int) -> Outcome:
+def retire(kind: str, version: int, yes: bool) -> Outcome:
     """Destroy a key version's material for good; refuses while anything may still need it."""
+    confirm_destruction(f"Destroy {kind} key v{version} for good? Backups taken under it will no longer open.",
+                        yes)
     db.session.commit()
     cache, owner = runtime().keyring_cache, maintenance.new_owner()
     with maintenance.held(transaction, maintenance.KEYS_LOCK, owner):

@@ -42,6 +42,7 @@ from identity.clock import utc_now
 from identity.crypto import envelope
 from identity.crypto.keyring import Keyring
 from identity.crypto.root_keys import RootKeys, fingerprint, load_root_keys, prepend_root_key
+from identity.db import scrub_after_commit
 from identity.errors import KeyringError, OperatorError
 from identity.models import AuditEvent, KeyVersion, Person, RotationJob
 from identity.models.keyring import KEY_KINDS, KEY_PRIMARY, KEY_RETIRED
@@ -526,6 +527,7 @@ def retire_key(session: Session, cache: KeyringCache, kind: str, version: int, *
     ring = _keyring(cache, session)  # loaded before the key disappears, to record the event
     key.material_ct, key.state, key.retired_at = None, KEY_RETIRED, now
     session.flush()
+    scrub_after_commit(session)  # no old copy of the material may stay in the database's files
     epochs.bump(session, "keys")
     audit.record(session, ring, actor=actor, action="keys.retired", details={"kind": kind, "version": version})
     return key, True

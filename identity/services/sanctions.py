@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from identity.clock import rfc3339
 from identity.crypto.keyring import Keyring
+from identity.db import scrub_after_commit
 from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
 from identity.models import Account, LegalHold, Person, Sanction
@@ -232,9 +233,11 @@ def settle_person(session: Session, person: Person, now: datetime) -> str:
         if person.state == PERSON_ACTIVE:
             vault.reduce_to_trace(person)
             person.state = PERSON_TRACE
+            scrub_after_commit(session)
     else:
         vault.shred(person)
         person.state, person.erased_at = PERSON_ERASED, now
+        scrub_after_commit(session)  # the old ciphertexts must not outlive the answer in the files
     session.flush()
     return person.state
 

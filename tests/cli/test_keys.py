@@ -179,7 +179,7 @@ def test_a_rotation_skips_an_unreadable_record_reports_it_and_retire_keeps_its_k
         db.session.commit()
     code, body = keys_json(runner, "rotate", "data")
     assert code == 1 and body["failures"] == [str(victim.id)] and body["processed"] == 9
-    refused = keys(runner, "retire", "data", "1")
+    refused = keys(runner, "retire", "data", "1", "--yes")
     assert refused.exit_code == 1
     assert refused.output.strip() == ("error: 1 persons still use data key v1; "
                                       "finish `identity-admin keys rotate data` first")
@@ -187,28 +187,40 @@ def test_a_rotation_skips_an_unreadable_record_reports_it_and_retire_keeps_its_k
 
 def test_retire_refuses_the_primary_and_keys_in_use_then_destroys_material(app, runner):
     seed(app, 6)
-    primary = keys(runner, "retire", "data", "1")
+    primary = keys(runner, "retire", "data", "1", "--yes")
     assert primary.exit_code == 1 and "is the primary key" in primary.output
     assert len(primary.output.strip().splitlines()) == 1
-    assert keys(runner, "retire", "audit", "1").exit_code == 1
-    assert keys(runner, "retire", "data", "9").exit_code == 1
+    assert keys(runner, "retire", "audit", "1", "--yes").exit_code == 1
+    assert keys(runner, "retire", "data", "9", "--yes").exit_code == 1
     assert keys(runner, "rotate", "data").exit_code == 0
-    code, body = keys_json(runner, "retire", "data", "1")
+    code, body = keys_json(runner, "retire", "data", "1", "--yes")
     assert code == 0 and body == {"kind": "data", "version": 1, "state": "retired",
                                   "retired_at": body["retired_at"]}
     row = rows(app, select(KeyVersion.state, KeyVersion.material_ct, KeyVersion.retired_at)
                .where(KeyVersion.kind == "data", KeyVersion.version == 1))[0]
     assert row.state == "retired" and row.material_ct is None and row.retired_at is not None
     assert _open_all(app) == 6  # every record is on v2: nothing needed v1
-    assert keys_json(runner, "retire", "data", "1")[0] == 0  # retiring twice is not an error
+    assert keys_json(runner, "retire", "data", "1", "--yes")[0] == 0  # retiring twice is not an error
     states = {(k["kind"], k["version"]): k["state"] for k in keys_json(runner, "status")[1]["keys"]}
     assert states[("data", 1)] == "retired"
+
+
+def test_retire_off_a_terminal_destroys_nothing_without_yes(app, runner):
+    seed(app, 2)
+    assert keys(runner, "rotate", "data").exit_code == 0
+    refused = keys(runner, "retire", "data", "1")
+    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    code, body = keys_json(runner, "retire", "data", "1")
+    assert code == 1 and "--yes" in str(body["error"])
+    states = {(k["kind"], k["version"]): k["state"] for k in keys_json(runner, "status")[1]["keys"]}
+    assert states[("data", 1)] == "active"
 
 
 def test_a_signing_key_is_retired_only_after_its_jwks_window(app, runner):
     code, body = keys_json(runner, "rotate", "signing")
     assert code == 0 and body["version"] == 2 and body["previous"] == 1
-    refused = keys(runner, "retire", "signing", "1")
+    refused = keys(runner, "retire", "signing", "1", "--yes")
     assert refused.exit_code == 1 and "may still verify unexpired tokens until" in refused.output
     from identity.extensions import db
 
@@ -216,7 +228,7 @@ def test_a_signing_key_is_retired_only_after_its_jwks_window(app, runner):
         db.session.execute(update(KeyVersion).where(KeyVersion.kind == "signing", KeyVersion.version == 2)
                            .values(created_at=utc_now() - timedelta(seconds=3600 + 30 + 1)))
         db.session.commit()
-    assert keys(runner, "retire", "signing", "1").exit_code == 0
+    assert keys(runner, "retire", "signing", "1", "--yes").exit_code == 0
 
 
 def test_root_rotation_prepends_a_key_and_the_new_line_alone_then_suffices(app, runner, settings, client, auth):
@@ -280,7 +292,7 @@ def _hold_lock(app, owner: str, heartbeat_age: float = 0) -> None:
 def test_a_second_rotation_refuses_while_a_live_process_holds_the_lock(app, runner):
     seed(app, 3)
     _hold_lock(app, f"{socket.gethostname()}:{os.getppid()}:0000abcd")  # a live process: pytest's parent
-    for args in (("rotate", "data"), ("rotate", "signing"), ("rotate", "root"), ("retire", "data", "1")):
+    for args in (("rotate", "data"), ("rotate", "signing"), ("rotate", "root"), ("retire", "data", "1", "--yes")):
         result = keys(runner, *args)
         assert result.exit_code == 1
         assert len(result.output.strip().splitlines()) == 1
@@ -313,7 +325,7 @@ def test_a_lock_with_an_old_heartbeat_from_another_host_is_taken_over(app, runne
 def test_every_rotation_retirement_and_verification_is_audited_without_personal_data(app, runner):
     seed(app, 8)
     for args in (("rotate", "data"), ("rotate", "index"), ("rotate", "signing"), ("rotate", "root"),
-                 ("retire", "data", "1"), ("verify",)):
+                 ("retire", "data", "1", "--yes"), ("verify",)):
         assert keys(runner, *args).exit_code == 0, args
     events = rows(app, select(AuditEvent.action, AuditEvent.details).where(AuditEvent.action.like("keys.%"))
                   .order_by(AuditEvent.seq))

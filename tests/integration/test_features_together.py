@@ -296,7 +296,7 @@ def test_rotating_the_signing_key_keeps_outstanding_tokens_valid_offline_and_onl
     for token in (*old_tokens, new_token):
         assert introspect(client, auth, token)["active"] is True
 
-    refused = _admin(runner, "keys", "retire", "signing", "1")
+    refused = _admin(runner, "keys", "retire", "signing", "1", "--yes")
     assert refused.exit_code == 1
     assert "may still verify unexpired tokens" in refused.output
     assert [k["kid"] for k in urllib3.request("GET", f"{base_url}/.well-known/jwks.json").json()["keys"]] == [
@@ -339,7 +339,7 @@ def test_rotating_the_index_key_keeps_blacklisted_traces_refused_and_duplicates_
     index = {k["version"]: (k["state"], k["records"]) for k in status["keys"] if k["kind"] == "index"}
     held = rows(app, select(func.count()).select_from(Person).where(Person.doc_index.is_not(None)))[0][0]
     assert code == 0 and index == {1: ("active", 0), 2: ("primary", held)}
-    assert keys(runner, "retire", "index", "1").exit_code == 0
+    assert keys(runner, "retire", "index", "1", "--yes").exit_code == 0
 
 
 def test_rotating_the_data_key_keeps_personal_data_readable_and_lets_the_old_key_retire(
@@ -355,7 +355,7 @@ def test_rotating_the_data_key_keeps_personal_data_readable_and_lets_the_old_key
     assert json.loads(rotated.stdout)["failed"] == 0
     assert (person_of(app, pseudonym).dek_version, person_of(app, kept).dek_version) == (2, 2)
 
-    retired = _admin(runner, "keys", "retire", "data", "1")
+    retired = _admin(runner, "keys", "retire", "data", "1", "--yes")
     assert retired.exit_code == 0, retired.output
     data = client.get(f"/v1/accounts/{pseudonym}/personal-data", headers=auth)
     assert data.status_code == 200, data.get_json()
@@ -385,7 +385,7 @@ def test_every_step_of_a_day_of_operations_is_audited_without_personal_data_and_
     for kind in ("signing", "index", "data"):
         result = _admin(runner, "keys", "rotate", kind)
         assert result.exit_code == 0, result.output
-    assert _admin(runner, "keys", "retire", "data", "1").exit_code == 0
+    assert _admin(runner, "keys", "retire", "data", "1", "--yes").exit_code == 0
     assert _admin(runner, "keys", "verify").exit_code == 0
 
     verified = _admin(runner, "audit", "verify", "--json")
@@ -449,10 +449,10 @@ def test_the_old_signing_key_retires_only_once_the_jwks_has_stopped_publishing_i
     clock.advance(seconds=3600 + 10)  # past exp, inside the leeway every verifier grants
     assert old_kid in [k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]]
     assert introspect(client, auth, last_old)["active"] is True
-    refused = _admin(runner, "keys", "retire", "signing", "1")
+    refused = _admin(runner, "keys", "retire", "signing", "1", "--yes")
     assert refused.exit_code == 1 and published_until in refused.output
     assert introspect(client, auth, last_old)["active"] is True
 
     clock.advance(seconds=20)  # the JWKS window ends
     assert old_kid not in [k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]]
-    assert _admin(runner, "keys", "retire", "signing", "1").exit_code == 0
+    assert _admin(runner, "keys", "retire", "signing", "1", "--yes").exit_code == 0

@@ -61,7 +61,7 @@ def test_a_rotation_killed_mid_way_resumes_when_run_again_and_loses_nothing(app,
     assert verified.returncode == 0, verified.stdout
     report = json.loads(verified.stdout)
     assert report["ok"] and report["decrypted"] == held and report["indexes"] == held
-    assert run_admin(settings, "keys", "retire", kind, "1").returncode == 0
+    assert run_admin(settings, "keys", "retire", kind, "1", "--yes").returncode == 0
 
 
 def test_a_second_rotation_refuses_while_the_first_runs(app, settings):
