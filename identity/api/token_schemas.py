@@ -47,6 +47,13 @@ class TokenParameterSchema(StrictSchema):
                                    metadata={"description": "accepted as RFC 7662 allows, and ignored"})
 
 
+class IntrospectionRequestSchema(TokenParameterSchema):
+    """RFC 7662 request; a missing or empty `token` is a token like any other bad one: inactive."""
+
+    token = StrictString(load_default="", metadata={"description": "the token; missing or empty answers "
+                                                                   "`{\"active\": false}`"})
+
+
 class IntrospectionSchema(Schema):
     """`{"active": false}` alone for any inactive token; every other field only when active."""
 

@@ -12,11 +12,11 @@ from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal, request_epochs, runtime
-from identity.api.idempotent import idempotent
 from identity.api.problems import flatten_messages
 from identity.api.responses import json_response
 from identity.api.schemas import ProblemSchema
 from identity.api.token_schemas import (
+    IntrospectionRequestSchema,
     IntrospectionSchema,
     IssuedTokenSchema,
     JwksSchema,
@@ -24,7 +24,7 @@ from identity.api.token_schemas import (
     TokenParameterSchema,
     TokenRequestSchema,
 )
-from identity.api.transactions import reads_unless_idempotent
+from identity.api.transactions import reads_only
 from identity.clock import utc_now
 from identity.errors import DomainError, ValidationFailed
 from identity.extensions import db
@@ -40,11 +40,13 @@ jwks_blp = Blueprint("jwks", __name__, url_prefix="/.well-known",
 # Both RFC 7662 and RFC 7009 define form-encoded requests; JSON is accepted too.
 FORM_ENDPOINTS = ("tokens.introspect_token", "tokens.revoke_token")
 _TOKEN_PARAMETER = TokenParameterSchema()
+_INTROSPECTION_REQUEST = IntrospectionRequestSchema()
 _TOKEN_REQUEST = TokenRequestSchema()
-_TOKEN_PARAMETER_BODY = {"required": True, "content": {
-    "application/x-www-form-urlencoded": {"schema": TokenParameterSchema},
-    "application/json": {"schema": TokenParameterSchema},
-}}
+
+
+def _form_or_json(schema: type[TokenParameterSchema]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema},
+                                          "application/json": {"schema": schema}}}
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
 
 _ISSUED = IssuedTokenSchema()
@@ -70,7 +72,7 @@ def signing_keys() -> SigningKeys:
     return token_runtime().signing.get(db.session(), current_keyring(), request_epochs().get("keys", 0))
 
 
-def _token_parameter() -> str:
+def _token_parameter(schema: TokenParameterSchema) -> str:
     if request.mimetype == "application/x-www-form-urlencoded":
         # The body is already read (the API's guard caches it); parse_qsl is several times
         # cheaper than werkzeug's streaming form parser on this hot path.
@@ -85,18 +87,18 @@ def _token_parameter() -> str:
     else:
         data = request.get_json(silent=True) or {}
     try:
-        return _TOKEN_PARAMETER.load(data)["token"]
+        token: str = schema.load(data)["token"]
+        return token
     except ValidationError as error:
         raise ValidationFailed(flatten_messages(error.messages)) from None
 
 
 @blp.route("", methods=["POST"])
-@reads_unless_idempotent
+@reads_only
 @blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
          description="No database write and no audit event: issuing changes no stored state.",
          requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema}}})
 @require_scope("tokens:issue")
-@idempotent
 @blp.response(201, IssuedTokenSchema)
 @blp.alt_response(403, schema=ProblemSchema, description="account_restricted: closed, or a sanction bars posting")
 @blp.alt_response(404, schema=ProblemSchema, description="not_found")
@@ -121,17 +123,16 @@ def issue_token() -> Any:
 
 
 @blp.route("/introspect", methods=["POST"])
-@reads_unless_idempotent
+@reads_only
 @blp.doc(security=BEARER_SECURITY, summary="Is this token active, and what may its holder do now? (RFC 7662)",
          description="`{\"active\": false}` alone, whatever the reason: expired, not yet valid, revoked, "
                      "malformed, an unknown key, a bad signature, another issuer, another platform's, or a "
                      "closed account. `scope` is computed now, after the sanctions in force now.",
-         requestBody=_TOKEN_PARAMETER_BODY)
+         requestBody=_form_or_json(IntrospectionRequestSchema))
 @require_scope("tokens:introspect")
-@idempotent
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
-    token = _token_parameter()
+    token = _token_parameter(_INTROSPECTION_REQUEST)
     result = tokens.introspect(db.session(), current_keyring(), token_runtime().caches, signing_keys(),
                                issuer=runtime().settings.issuer, principal=principal(), token=token,
                                current=request_epochs(), now=utc_now())
@@ -143,12 +144,11 @@ def introspect_token() -> Any:
 @blp.doc(security=BEARER_SECURITY, summary="Revoke one of this platform's tokens (RFC 7009)",
          description="200 whether or not the token was active or this platform's; effective at once in "
                      "every server process. Audited.",
-         requestBody=_TOKEN_PARAMETER_BODY)
+         requestBody=_form_or_json(TokenParameterSchema))
 @require_scope("tokens:issue")
-@idempotent
 @blp.response(200, RevocationSchema)
 def revoke_token() -> Any:
-    token = _token_parameter()
+    token = _token_parameter(_TOKEN_PARAMETER)
     revoked = tokens.revoke(db.session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
                             principal=principal(), token=token, now=utc_now())
     TOKENS.labels(operation="revoke", outcome="revoked" if revoked else "no_effect").inc()
