@@ -1,7 +1,10 @@
-"""/v1/tokens (issue, introspect, revoke) and /.well-known/jwks.json."""
+"""/v1/tokens (issue, introspect, revoke), /.well-known/jwks.json and the RFC 8414 metadata."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,6 +19,7 @@ from identity.api.problems import flatten_messages
 from identity.api.responses import json_response
 from identity.api.schemas import ProblemSchema
 from identity.api.token_schemas import (
+    AuthorizationServerMetadataSchema,
     IntrospectionRequestSchema,
     IntrospectionSchema,
     IssuedTokenSchema,
@@ -30,12 +34,13 @@ from identity.errors import DomainError, ValidationFailed
 from identity.extensions import db
 from identity.metrics import TOKENS
 from identity.services import tokens
+from identity.services.sanctions import TOKEN_PERMISSIONS
 from identity.services.signing import SigningKeys, SigningKeysCache
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens",
                 description="Pseudonymous tokens for posting services: issue, introspect, revoke.")
 jwks_blp = Blueprint("jwks", __name__, url_prefix="/.well-known",
-                     description="The public keys that verify tokens offline.")
+                     description="The public keys that verify tokens offline, and where the token endpoints are.")
 
 # Both RFC 7662 and RFC 7009 define form-encoded requests; JSON is accepted too.
 FORM_ENDPOINTS = ("tokens.introspect_token", "tokens.revoke_token")
@@ -167,4 +172,48 @@ def jwks() -> Any:
     response = Response(document.body, mimetype="application/json")
     response.headers["ETag"] = document.etag
     response.headers["Cache-Control"] = f"public, max-age={runtime().settings.jwks_max_age_seconds}"
+    return response.make_conditional(request)
+
+
+# The metadata changes only with the configured issuer, i.e. with a restart; a day's caching
+# is what mature authorization servers publish for theirs.
+METADATA_MAX_AGE_SECONDS = 86400
+
+
+@functools.cache
+def _metadata_document(issuer: str) -> tuple[bytes, str]:
+    """RFC 8414 section 2, as bytes and an ETag. Absolute URLs under the configured issuer:
+    the service is reached at the issuer URL, as its tokens' `iss` already says."""
+    base = issuer.rstrip("/")
+    metadata = {
+        "issuer": issuer,
+        "jwks_uri": f"{base}/.well-known/jwks.json",
+        "introspection_endpoint": f"{base}/v1/tokens/introspect",
+        "revocation_endpoint": f"{base}/v1/tokens/revoke",
+        # RFC 8414 admits values from the OAuth Access Token Types registry here: the caller
+        # authenticates with `Authorization: Bearer <api key>`.
+        "introspection_endpoint_auth_methods_supported": ["Bearer"],
+        "revocation_endpoint_auth_methods_supported": ["Bearer"],
+        "scopes_supported": list(TOKEN_PERMISSIONS),
+        # Tokens are issued to platforms by POST /v1/tokens, not through an OAuth flow: no
+        # authorization or token endpoint, no response or grant types.
+        "response_types_supported": [],
+        "grant_types_supported": [],
+        "service_documentation": f"{base}/docs",
+    }
+    body = json.dumps(AuthorizationServerMetadataSchema().dump(metadata), separators=(",", ":")).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+@jwks_blp.route("/oauth-authorization-server", methods=["GET"])
+@jwks_blp.doc(security=[], summary="Authorization server metadata (RFC 8414)",
+              description="Where the JWKS, introspection and revocation are, as absolute URLs under the "
+                          "issuer, so a posting service is configured with the issuer URL alone. Cacheable.")
+@jwks_blp.response(200, AuthorizationServerMetadataSchema,
+                   headers={"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}})
+def authorization_server_metadata() -> Any:
+    body, etag = _metadata_document(runtime().settings.issuer)
+    response = Response(body, mimetype="application/json")
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = f"public, max-age={METADATA_MAX_AGE_SECONDS}"
     return response.make_conditional(request)
