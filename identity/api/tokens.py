@@ -101,7 +101,8 @@ def _token_parameter(schema: TokenParameterSchema) -> str:
 @blp.route("", methods=["POST"])
 @reads_only
 @blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
-         description="No database write and no audit event: issuing changes no stored state.",
+         description="No database write and no audit event: issuing changes no stored state. "
+                     "`Idempotency-Key` is ignored: a retry gets a new token, and no token is stored.",
          requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema}}})
 @require_scope("tokens:issue")
 @blp.response(201, IssuedTokenSchema)
@@ -130,9 +131,10 @@ def issue_token() -> Any:
 @blp.route("/introspect", methods=["POST"])
 @reads_only
 @blp.doc(security=BEARER_SECURITY, summary="Is this token active, and what may its holder do now? (RFC 7662)",
-         description="`{\"active\": false}` alone, whatever the reason: expired, not yet valid, revoked, "
-                     "malformed, an unknown key, a bad signature, another issuer, another platform's, or a "
-                     "closed account. `scope` is computed now, after the sanctions in force now.",
+         description="`{\"active\": false}` alone, whatever the reason: missing or empty, expired, not yet "
+                     "valid, revoked, malformed, an unknown or revoked key, a bad signature, another issuer, another "
+                     "platform's, or a closed account. `scope` is computed now, after the sanctions in force now. "
+                     "`Idempotency-Key` is ignored: the answer is always the current one.",
          requestBody=_form_or_json(IntrospectionRequestSchema))
 @require_scope("tokens:introspect")
 @blp.response(200, IntrospectionSchema)
@@ -148,7 +150,7 @@ def introspect_token() -> Any:
 @blp.route("/revoke", methods=["POST"])
 @blp.doc(security=BEARER_SECURITY, summary="Revoke one of this platform's tokens (RFC 7009)",
          description="200 whether or not the token was active or this platform's; effective at once in "
-                     "every server process. Audited.",
+                     "every server process. Audited. `Idempotency-Key` is ignored.",
          requestBody=_form_or_json(TokenParameterSchema))
 @require_scope("tokens:issue")
 @blp.response(200, RevocationSchema)
