@@ -49,9 +49,11 @@ _INTROSPECTION_REQUEST = IntrospectionRequestSchema()
 _TOKEN_REQUEST = TokenRequestSchema()
 
 
-def _form_or_json(schema: type[TokenParameterSchema]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema},
-                                          "application/json": {"schema": schema}}}
+def _form_or_json(schema: type[TokenParameterSchema], *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/x-www-form-urlencoded": {"schema": schema},
+                                              "application/json": {"schema": schema}}}
+
+
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
 
 _ISSUED = IssuedTokenSchema()
@@ -135,7 +137,7 @@ def issue_token() -> Any:
                      "valid, revoked, malformed, an unknown or revoked key, a bad signature, another issuer, another "
                      "platform's, or a closed account. `scope` is computed now, after the sanctions in force now. "
                      "`Idempotency-Key` is ignored: the answer is always the current one.",
-         requestBody=_form_or_json(IntrospectionRequestSchema))
+         requestBody=_form_or_json(IntrospectionRequestSchema, required=False))
 @require_scope("tokens:introspect")
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
