@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, make_response, request
 from sqlalchemy.exc import IntegrityError
 
-from identity.api.context import principal
+from identity.api.context import current_keyring, principal
 from identity.clock import utc_now
 from identity.errors import DomainError
 from identity.extensions import db
@@ -43,7 +43,8 @@ def idempotent(view: F) -> F:
             return view(*args, **kwargs)
         idempotency.validate_key(key)
         platform_id = principal().platform_id
-        fingerprint = idempotency.request_fingerprint(request.method, request.path, _canonical_body())
+        fingerprint = idempotency.request_fingerprint(current_keyring(), request.method, request.path,
+                                                     _canonical_body())
 
         def committed_response() -> idempotency.StoredResponse | None:
             return idempotency.lookup(db.session(), platform_id, key, fingerprint, utc_now())

@@ -47,6 +47,13 @@ class TokenParameterSchema(StrictSchema):
                                    metadata={"description": "accepted as RFC 7662 allows, and ignored"})
 
 
+class IntrospectionRequestSchema(TokenParameterSchema):
+    """RFC 7662 request; a missing or empty `token` is a token like any other bad one: inactive."""
+
+    token = StrictString(load_default="", metadata={"description": "the token; missing or empty answers "
+                                                                   "`{\"active\": false}`"})
+
+
 class IntrospectionSchema(Schema):
     """`{"active": false}` alone for any inactive token; every other field only when active."""
 
@@ -77,3 +84,22 @@ class JwkSchema(Schema):
 
 class JwksSchema(Schema):
     keys = fields.List(fields.Nested(JwkSchema))
+
+
+class AuthorizationServerMetadataSchema(Schema):
+    """RFC 8414 metadata: a posting service configured with the issuer URL finds the rest here."""
+
+    issuer = fields.String(required=True, metadata={"description": "the tokens' `iss`"})
+    jwks_uri = fields.String(required=True)
+    introspection_endpoint = fields.String(required=True)
+    revocation_endpoint = fields.String(required=True)
+    introspection_endpoint_auth_methods_supported = fields.List(
+        fields.String(), metadata={"description": "`Bearer`: an API key with the `tokens:introspect` scope"})
+    revocation_endpoint_auth_methods_supported = fields.List(
+        fields.String(), metadata={"description": "`Bearer`: an API key with the `tokens:issue` scope"})
+    scopes_supported = fields.List(fields.String(), metadata={"description": "what a token's `scope` may hold"})
+    response_types_supported = fields.List(
+        fields.String(), metadata={"description": "empty: tokens are issued to platforms by `POST /v1/tokens`, "
+                                                  "not through an OAuth authorization flow"})
+    grant_types_supported = fields.List(fields.String())
+    service_documentation = fields.String()

@@ -1,7 +1,10 @@
-"""/v1/tokens (issue, introspect, revoke) and /.well-known/jwks.json."""
+"""/v1/tokens (issue, introspect, revoke), /.well-known/jwks.json and the RFC 8414 metadata."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -12,11 +15,12 @@ from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal, request_epochs, runtime
-from identity.api.idempotent import idempotent
 from identity.api.problems import flatten_messages
 from identity.api.responses import json_response
 from identity.api.schemas import ProblemSchema
 from identity.api.token_schemas import (
+    AuthorizationServerMetadataSchema,
+    IntrospectionRequestSchema,
     IntrospectionSchema,
     IssuedTokenSchema,
     JwksSchema,
@@ -24,27 +28,32 @@ from identity.api.token_schemas import (
     TokenParameterSchema,
     TokenRequestSchema,
 )
-from identity.api.transactions import reads_unless_idempotent
+from identity.api.transactions import reads_only
 from identity.clock import utc_now
 from identity.errors import DomainError, ValidationFailed
 from identity.extensions import db
 from identity.metrics import TOKENS
 from identity.services import tokens
+from identity.services.sanctions import TOKEN_PERMISSIONS
 from identity.services.signing import SigningKeys, SigningKeysCache
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens",
                 description="Pseudonymous tokens for posting services: issue, introspect, revoke.")
 jwks_blp = Blueprint("jwks", __name__, url_prefix="/.well-known",
-                     description="The public keys that verify tokens offline.")
+                     description="The public keys that verify tokens offline, and where the token endpoints are.")
 
 # Both RFC 7662 and RFC 7009 define form-encoded requests; JSON is accepted too.
 FORM_ENDPOINTS = ("tokens.introspect_token", "tokens.revoke_token")
 _TOKEN_PARAMETER = TokenParameterSchema()
+_INTROSPECTION_REQUEST = IntrospectionRequestSchema()
 _TOKEN_REQUEST = TokenRequestSchema()
-_TOKEN_PARAMETER_BODY = {"required": True, "content": {
-    "application/x-www-form-urlencoded": {"schema": TokenParameterSchema},
-    "application/json": {"schema": TokenParameterSchema},
-}}
+
+
+def _form_or_json(schema: type[TokenParameterSchema], *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/x-www-form-urlencoded": {"schema": schema},
+                                              "application/json": {"schema": schema}}}
+
+
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
 
 _ISSUED = IssuedTokenSchema()
@@ -70,7 +79,7 @@ def signing_keys() -> SigningKeys:
     return token_runtime().signing.get(db.session(), current_keyring(), request_epochs().get("keys", 0))
 
 
-def _token_parameter() -> str:
+def _token_parameter(schema: TokenParameterSchema) -> str:
     if request.mimetype == "application/x-www-form-urlencoded":
         # The body is already read (the API's guard caches it); parse_qsl is several times
         # cheaper than werkzeug's streaming form parser on this hot path.
@@ -85,18 +94,19 @@ def _token_parameter() -> str:
     else:
         data = request.get_json(silent=True) or {}
     try:
-        return _TOKEN_PARAMETER.load(data)["token"]
+        token: str = schema.load(data)["token"]
+        return token
     except ValidationError as error:
         raise ValidationFailed(flatten_messages(error.messages)) from None
 
 
 @blp.route("", methods=["POST"])
-@reads_unless_idempotent
+@reads_only
 @blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
-         description="No database write and no audit event: issuing changes no stored state.",
+         description="No database write and no audit event: issuing changes no stored state. "
+                     "`Idempotency-Key` is ignored: a retry gets a new token, and no token is stored.",
          requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema}}})
 @require_scope("tokens:issue")
-@idempotent
 @blp.response(201, IssuedTokenSchema)
 @blp.alt_response(403, schema=ProblemSchema, description="account_restricted: closed, or a sanction bars posting")
 @blp.alt_response(404, schema=ProblemSchema, description="not_found")
@@ -121,17 +131,17 @@ def issue_token() -> Any:
 
 
 @blp.route("/introspect", methods=["POST"])
-@reads_unless_idempotent
+@reads_only
 @blp.doc(security=BEARER_SECURITY, summary="Is this token active, and what may its holder do now? (RFC 7662)",
-         description="`{\"active\": false}` alone, whatever the reason: expired, not yet valid, revoked, "
-                     "malformed, an unknown key, a bad signature, another issuer, another platform's, or a "
-                     "closed account. `scope` is computed now, after the sanctions in force now.",
-         requestBody=_TOKEN_PARAMETER_BODY)
+         description="`{\"active\": false}` alone, whatever the reason: missing or empty, expired, not yet "
+                     "valid, revoked, malformed, an unknown or revoked key, a bad signature, another issuer, another "
+                     "platform's, or a closed account. `scope` is computed now, after the sanctions in force now. "
+                     "`Idempotency-Key` is ignored: the answer is always the current one.",
+         requestBody=_form_or_json(IntrospectionRequestSchema, required=False))
 @require_scope("tokens:introspect")
-@idempotent
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
-    token = _token_parameter()
+    token = _token_parameter(_INTROSPECTION_REQUEST)
     result = tokens.introspect(db.session(), current_keyring(), token_runtime().caches, signing_keys(),
                                issuer=runtime().settings.issuer, principal=principal(), token=token,
                                current=request_epochs(), now=utc_now())
@@ -142,13 +152,12 @@ def introspect_token() -> Any:
 @blp.route("/revoke", methods=["POST"])
 @blp.doc(security=BEARER_SECURITY, summary="Revoke one of this platform's tokens (RFC 7009)",
          description="200 whether or not the token was active or this platform's; effective at once in "
-                     "every server process. Audited.",
-         requestBody=_TOKEN_PARAMETER_BODY)
+                     "every server process. Audited. `Idempotency-Key` is ignored.",
+         requestBody=_form_or_json(TokenParameterSchema))
 @require_scope("tokens:issue")
-@idempotent
 @blp.response(200, RevocationSchema)
 def revoke_token() -> Any:
-    token = _token_parameter()
+    token = _token_parameter(_TOKEN_PARAMETER)
     revoked = tokens.revoke(db.session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
                             principal=principal(), token=token, now=utc_now())
     TOKENS.labels(operation="revoke", outcome="revoked" if revoked else "no_effect").inc()
@@ -167,4 +176,48 @@ def jwks() -> Any:
     response = Response(document.body, mimetype="application/json")
     response.headers["ETag"] = document.etag
     response.headers["Cache-Control"] = f"public, max-age={runtime().settings.jwks_max_age_seconds}"
+    return response.make_conditional(request)
+
+
+# The metadata changes only with the configured issuer, i.e. with a restart; a day's caching
+# is what mature authorization servers publish for theirs.
+METADATA_MAX_AGE_SECONDS = 86400
+
+
+@functools.cache
+def _metadata_document(issuer: str) -> tuple[bytes, str]:
+    """RFC 8414 section 2, as bytes and an ETag. Absolute URLs under the configured issuer:
+    the service is reached at the issuer URL, as its tokens' `iss` already says."""
+    base = issuer.rstrip("/")
+    metadata = {
+        "issuer": issuer,
+        "jwks_uri": f"{base}/.well-known/jwks.json",
+        "introspection_endpoint": f"{base}/v1/tokens/introspect",
+        "revocation_endpoint": f"{base}/v1/tokens/revoke",
+        # RFC 8414 admits values from the OAuth Access Token Types registry here: the caller
+        # authenticates with `Authorization: Bearer <api key>`.
+        "introspection_endpoint_auth_methods_supported": ["Bearer"],
+        "revocation_endpoint_auth_methods_supported": ["Bearer"],
+        "scopes_supported": list(TOKEN_PERMISSIONS),
+        # Tokens are issued to platforms by POST /v1/tokens, not through an OAuth flow: no
+        # authorization or token endpoint, no response or grant types.
+        "response_types_supported": [],
+        "grant_types_supported": [],
+        "service_documentation": f"{base}/docs",
+    }
+    body = json.dumps(AuthorizationServerMetadataSchema().dump(metadata), separators=(",", ":")).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+@jwks_blp.route("/oauth-authorization-server", methods=["GET"])
+@jwks_blp.doc(security=[], summary="Authorization server metadata (RFC 8414)",
+              description="Where the JWKS, introspection and revocation are, as absolute URLs under the "
+                          "issuer, so a posting service is configured with the issuer URL alone. Cacheable.")
+@jwks_blp.response(200, AuthorizationServerMetadataSchema,
+                   headers={"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}})
+def authorization_server_metadata() -> Any:
+    body, etag = _metadata_document(runtime().settings.issuer)
+    response = Response(body, mimetype="application/json")
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = f"public, max-age={METADATA_MAX_AGE_SECONDS}"
     return response.make_conditional(request)

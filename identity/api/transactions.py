@@ -9,7 +9,6 @@ from flask import Flask, Response, g, request
 
 from identity.db import set_read_only
 from identity.extensions import db
-from identity.services import idempotency
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -21,19 +20,19 @@ def writes(view: F) -> F:
     return view
 
 
-def reads_unless_idempotent(view: F) -> F:
-    """Mark a POST view that only reads unless it must remember an Idempotency-Key response
-    (token issue, introspection): on SQLite a POST otherwise begins `BEGIN IMMEDIATE` (the write
-    lock), and these hot reads must not queue behind each other for it."""
-    view._identity_reads_unless_idempotent = True  # type: ignore[attr-defined]
+def reads_only(view: F) -> F:
+    """Mark a POST view that only reads (token issue, introspection): on SQLite a POST otherwise
+    begins `BEGIN IMMEDIATE` (the write lock), and these hot reads must not queue behind each
+    other for it. They ignore `Idempotency-Key` (a token answer is never stored), so nothing
+    ever makes them write."""
+    view._identity_reads_only = True  # type: ignore[attr-defined]
     return view
 
 
 def _reads_only(view: object) -> bool:
     if request.method in SAFE_METHODS:
         return not getattr(view, "_identity_writes", False)
-    return (getattr(view, "_identity_reads_unless_idempotent", False)
-            and idempotency.HEADER not in request.headers)
+    return bool(getattr(view, "_identity_reads_only", False))
 
 
 def init_transactions(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""`identity-admin keys status|rotate|verify|retire`: thin over `services.key_rotation`.
+"""`identity-admin keys status|rotate|verify|retire|revoke`: thin over `services.key_rotation`.
 
 Long jobs commit batch by batch (each its own transaction, through `transaction`), print
 progress on stderr (a live line on a terminal, a plain line per batch otherwise), and can be
@@ -17,7 +17,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from identity.cli.output import Outcome, confirm_destruction, operator_command, runtime
+from identity.cli.confirmation import confirm, destroying
+from identity.cli.output import Outcome, operator_command, runtime
 from identity.clock import rfc3339, utc_now
 from identity.db import read_only_transactions
 from identity.errors import OperatorError
@@ -25,7 +26,7 @@ from identity.extensions import db
 from identity.models.keyring import KEY_KINDS
 from identity.services import key_rotation, maintenance
 
-group = AppGroup("keys", help="Key versions: status, rotation, verification, retirement.")
+group = AppGroup("keys", help="Key versions: status, rotation, verification, retirement, revocation.")
 
 ACTOR = "operator:cli"
 
@@ -197,12 +198,11 @@ def verify(batch_size: int) -> Outcome:
 @group.command("retire")
 @click.argument("kind", type=click.Choice(list(KEY_KINDS)))
 @click.argument("version", type=click.IntRange(min=1))
-@click.option("--yes", is_flag=True, help="do not ask for confirmation (needed when not on a terminal)")
+@destroying
 @operator_command
 def retire(kind: str, version: int, yes: bool) -> Outcome:
     """Destroy a key version's material for good; refuses while anything may still need it."""
-    confirm_destruction(f"Destroy {kind} key v{version} for good? Backups taken under it will no longer open.",
-                        yes)
+    confirm(f"Destroy {kind} key v{version} for good? Backups taken under it will no longer open.", yes)
     db.session.commit()
     cache, owner = runtime().keyring_cache, maintenance.new_owner()
     with maintenance.held(transaction, maintenance.KEYS_LOCK, owner):
@@ -213,3 +213,32 @@ def retire(kind: str, version: int, yes: bool) -> Outcome:
     if not newly:
         return Outcome(f"{kind} key v{version} was already retired", data)
     return Outcome(f"retired {kind} key v{version}: its material is deleted for good", data)
+
+
+@group.command("revoke")
+@click.argument("kind", type=click.Choice(["signing"]))
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--compromised", is_flag=True, help="required: the key leaked, so its tokens must stop working now")
+@destroying
+@operator_command
+def revoke(kind: str, version: int, compromised: bool, yes: bool) -> Outcome:
+    """For a leaked signing key: drop it from the JWKS and make every token it signed inactive, at once."""
+    if not compromised:
+        raise OperatorError("`keys revoke` is for a leaked key and needs --compromised; to end a key's use in the "
+                            "normal way, `keys rotate signing` and `keys retire` it after its JWKS window")
+    # No key-operation lock: an emergency must not wait for an hours-long data rotation, and this
+    # touches one signing row only (its own row lock orders it against a signing rotation).
+    with transaction() as session:
+        key_rotation.check_signing_revocation(session, version)
+    confirm(f"Revoke signing key v{version} now? Every token it signed stops working at once.", yes)
+    with transaction() as session:
+        revoked = key_rotation.revoke_signing_key(session, runtime().keyring_cache, version, actor=ACTOR)
+    data = {"kind": kind, "version": version, "kid": revoked.kid, "state": "retired",
+            "revoked_at": rfc3339(revoked.revoked_at), "already_retired": not revoked.newly}
+    if not revoked.newly:
+        return Outcome(f"signing key v{version} was already retired: it verifies no token", data)
+    return Outcome(
+        f"revoked signing key v{version} (kid {revoked.kid}): it is out of the JWKS and every token it signed is "
+        "inactive at introspection, in every server process from its next request.\nPosting services that verify "
+        "offline drop it when they next fetch the JWKS (within its Cache-Control max-age); tell them to refetch "
+        "now.", data)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -35,16 +34,6 @@ def runtime() -> Runtime:
 
 def keyring() -> Keyring:
     return runtime().keyring_cache.get(db.session(), epochs.read_epochs(db.session()).get("keys", 0))
-
-
-def confirm_destruction(question: str, yes: bool) -> None:
-    """A command that destroys something asks on a terminal, and needs --yes otherwise."""
-    if yes:
-        return
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise OperatorError("this destroys something for good: run it on a terminal, or pass --yes")
-    if not click.confirm(question, default=False):
-        raise OperatorError("not confirmed; nothing was changed")
 
 
 def _fail(reason: str, as_json: bool) -> None:

@@ -8,7 +8,14 @@ import hashlib
 import hmac
 
 _DOCUMENT_LABEL = b"identity/blind-index/document/v1\x00"
+_REQUEST_LABEL = b"identity/idempotency/request/v1\x00"
 
 
 def document_index(key: bytes, material: bytes) -> bytes:
     return hmac.new(key, _DOCUMENT_LABEL + material, hashlib.sha256).digest()
+
+
+def request_index(key: bytes, material: bytes) -> bytes:
+    """An `Idempotency-Key` request's fingerprint: its body holds names and ID numbers, so an
+    unkeyed hash of it would be as searchable as the document itself."""
+    return hmac.new(key, _REQUEST_LABEL + material, hashlib.sha256).digest()

@@ -50,7 +50,7 @@ from identity.models.token import MAX_TOKEN_TTL_SECONDS
 from identity.services import audit, epochs, maintenance, vault
 from identity.services.keyring import KeyringCache, add_key_version, reencrypt_keyring
 from identity.services.maintenance import UnitOfWork
-from identity.services.signing import LEEWAY_SECONDS
+from identity.services.signing import LEEWAY_SECONDS, kid_of
 
 DEFAULT_BATCH_SIZE = 2000
 RECORD_KINDS = ("data", "index")
@@ -531,6 +531,56 @@ def retire_key(session: Session, cache: KeyringCache, kind: str, version: int, *
     epochs.bump(session, "keys")
     audit.record(session, ring, actor=actor, action="keys.retired", details={"kind": kind, "version": version})
     return key, True
+
+
+@dataclass(frozen=True)
+class SigningRevocation:
+    version: int
+    kid: str | None          # None when the key was already retired (its material is gone)
+    revoked_at: datetime
+    newly: bool
+
+
+def _signing_key_to_revoke(session: Session, version: int) -> KeyVersion:
+    key = session.scalars(select(KeyVersion).where(KeyVersion.kind == "signing", KeyVersion.version == version)
+                          .with_for_update()).first()
+    if key is None:
+        raise OperatorError(f"there is no signing key version {version}")
+    if key.state == KEY_PRIMARY:
+        # Revoking it would leave nothing to sign with; a new primary must exist first.
+        raise OperatorError(f"signing key v{version} is the primary key; run `identity-admin keys rotate signing` "
+                            f"first, then revoke v{version}")
+    return key
+
+
+def check_signing_revocation(session: Session, version: int) -> None:
+    """Raise the reason `revoke_signing_key` would refuse, before an operator is asked to confirm."""
+    _signing_key_to_revoke(session, version)
+
+
+def revoke_signing_key(session: Session, cache: KeyringCache, version: int, *, actor: str,
+                       now: datetime | None = None) -> SigningRevocation:
+    """For a leaked signing key: destroy it now, inside its JWKS window.
+
+    Its material is deleted and its row retired, and the `keys` epoch moves, so every process
+    drops it on its next request: it leaves the JWKS, and every token it signed (a thief's
+    included) becomes inactive at introspection, since no published key verifies it. Unlike
+    `retire_key`, this does not wait for those tokens to expire: that is the point.
+    """
+    now = now or utc_now()
+    key = _signing_key_to_revoke(session, version)
+    ring = _keyring(cache, session)  # loaded before the key disappears, to name it and record the event
+    if key.state == KEY_RETIRED:
+        audit.record(session, ring, actor=actor, action="keys.revoked",
+                     details={"kind": "signing", "version": version, "compromised": True, "already_retired": True})
+        return SigningRevocation(version, None, key.retired_at or now, False)
+    kid = kid_of(ring.get("signing", version))
+    key.material_ct, key.state, key.retired_at = None, KEY_RETIRED, now
+    session.flush()
+    epochs.bump(session, "keys")
+    audit.record(session, ring, actor=actor, action="keys.revoked",
+                 details={"kind": "signing", "version": version, "kid": kid, "compromised": True})
+    return SigningRevocation(version, kid, now, True)
 
 
 @dataclass

@@ -50,6 +50,11 @@ def thumbprint(jwk: dict[str, str]) -> str:
     return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
+def kid_of(material: bytes) -> str:
+    """The kid that names a signing key's raw private material in the JWKS and token headers."""
+    return thumbprint(public_jwk(Ed25519PrivateKey.from_private_bytes(material).public_key()))
+
+
 @dataclass(frozen=True)
 class SigningKey:
     version: int

@@ -57,10 +57,14 @@ def test_the_token_may_come_as_a_form_field_or_a_json_key(client, auth, token):
     assert form.get_json() == as_json.get_json() and form.get_json()["active"] is True
 
 
-def test_a_missing_or_unknown_parameter_is_a_validation_problem(client, auth, token):
-    missing = client.post("/v1/tokens/introspect", data={}, headers=auth)
-    assert missing.status_code == 422 and missing.mimetype == "application/problem+json"
-    assert "token" in missing.get_json()["errors"]
+@pytest.mark.parametrize("body", [{"data": {}}, {"data": {"token": ""}}, {"json": {}}, {"json": {"token": ""}}],
+                         ids=["form-missing", "form-empty", "json-missing", "json-empty"])
+def test_a_missing_or_empty_token_is_inactive(client, auth, body):
+    response = client.post("/v1/tokens/introspect", headers=auth, **body)
+    assert response.status_code == 200 and response.get_data().strip() == INACTIVE
+
+
+def test_an_unknown_or_repeated_parameter_is_a_validation_problem(client, auth, token):
     unknown = client.post("/v1/tokens/introspect", data={"token": token, "client_id": "x"}, headers=auth)
     assert unknown.status_code == 422 and "client_id" in unknown.get_json()["errors"]
     repeated = client.post("/v1/tokens/introspect", data={"token": [token, token]}, headers=auth)

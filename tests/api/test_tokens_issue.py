@@ -128,17 +128,6 @@ def test_a_minor_comes_of_age_at_the_next_utc_midnight(client, auth, clock):
     assert claims_of(issue(client, auth, minor)["token"])["adult"] is True
 
 
-def test_idempotency_key_replays_the_first_token(client, auth, pseudonym):
-    headers = {**auth, "Idempotency-Key": "issue-1"}
-    first = client.post("/v1/tokens", json={"pseudonym": pseudonym}, headers=headers)
-    again = client.post("/v1/tokens", json={"pseudonym": pseudonym}, headers=headers)
-    assert first.status_code == again.status_code == 201
-    assert again.get_json() == first.get_json()
-    assert again.headers["Idempotent-Replayed"] == "true"
-    other = client.post("/v1/tokens", json={"pseudonym": pseudonym, "ttl_seconds": 60}, headers=headers)
-    assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
-
-
 def test_the_token_verifies_with_a_stock_library_against_the_jwks(client, auth, platform, app, pseudonym):
     token = issue(client, auth, pseudonym)["token"]
     jwks = client.get("/.well-known/jwks.json").get_json()

@@ -99,13 +99,6 @@ def test_revoking_an_expired_token_stores_nothing(client, auth, app, clock, pseu
     assert _revoked_rows(app) == []
 
 
-def test_revoke_honours_idempotency_keys(client, auth, pseudonym):
-    token = issue(client, auth, pseudonym)["token"]
-    first = _revoke(client, auth, token, **{"Idempotency-Key": "rv-1"})
-    again = _revoke(client, auth, token, **{"Idempotency-Key": "rv-1"})
-    assert again.headers.get("Idempotent-Replayed") == "true" and again.get_json() == first.get_json()
-
-
 def _thumbprint(jwk: dict[str, str]) -> str:
     canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"))
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
