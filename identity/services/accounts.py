@@ -104,7 +104,9 @@ def personal_data(session: Session, keyring: Keyring, principal: Principal, pseu
     """What the service holds about the person, masked as the contract says; every read is audited."""
     account = get_account(session, principal.platform_id, pseudonym)
     person = account.person
-    if person.state != PERSON_ACTIVE:
+    # A closed account answers 410 even while the person holds accounts elsewhere: what this
+    # platform learns must not depend on what other platforms hold.
+    if account.status == ACCOUNT_CLOSED or person.state != PERSON_ACTIVE:
         raise IdentityErased("The identity data behind this account has been erased.")
     identity = vault.open_identity(keyring, person)
     audit.record(session, keyring, actor=principal.actor, action="personal_data.read", subject=pseudonym,

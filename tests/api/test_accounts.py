@@ -87,9 +87,11 @@ def test_closing_the_last_account_destroys_the_key(app, client, auth):
 def test_a_person_with_another_open_account_is_not_erased(client, platforms):
     one, two = platforms.headers(platforms.create()), platforms.headers(platforms.create())
     a = register(client, one)
-    register(client, two)
+    b = register(client, two)
     client.delete(f"/v1/accounts/{a['pseudonym']}", headers=one)
-    assert client.get(f"/v1/accounts/{a['pseudonym']}/personal-data", headers=one).status_code == 200
+    assert client.get(f"/v1/accounts/{b['pseudonym']}/personal-data", headers=two).status_code == 200
+    # the closed account itself answers as if erased: platform one learns nothing of platform two
+    assert client.get(f"/v1/accounts/{a['pseudonym']}/personal-data", headers=one).status_code == 410
 
 
 def test_registering_after_erasure_starts_a_fresh_person(app, client, auth):
