@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from identity.rates import parse_rate
+
 VERIFIER_KINDS = ("offline", "http")
 
 
@@ -47,6 +49,9 @@ class Settings:
     verifier_retries: int = 2
     redis_url: str | None = None
     rate_limit: str = "6000 per minute"
+    # Registrations that could not be verified, per platform: the default of the policy's
+    # `mismatch_limit` (see identity.services.mismatches).
+    mismatch_limit: str = "100 per hour"
     argon2: Argon2Parameters = field(default_factory=Argon2Parameters)
     idempotency_ttl_seconds: int = 24 * 3600
     jwks_max_age_seconds: int = 300
@@ -72,6 +77,7 @@ class Settings:
             verifier_retries=int(_number(env, "IDENTITY_VERIFIER_RETRIES", 2)),
             redis_url=env.get("IDENTITY_REDIS_URL") or None,
             rate_limit=env.get("IDENTITY_RATE_LIMIT", "6000 per minute"),
+            mismatch_limit=env.get("IDENTITY_MISMATCH_LIMIT", "100 per hour"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
         )
         settings = replace(settings, **overrides)
@@ -89,6 +95,10 @@ class Settings:
             raise SettingsError("IDENTITY_ISSUER must be an http(s) URL")
         if self.verifier_timeout_seconds <= 0:
             raise SettingsError("IDENTITY_VERIFIER_TIMEOUT must be a positive number of seconds")
+        try:
+            parse_rate(self.mismatch_limit)
+        except ValueError as error:
+            raise SettingsError(f"IDENTITY_MISMATCH_LIMIT: {error}") from None
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
-from identity.errors import DomainError, ValidationFailed, VerificationUnavailable
+from identity.errors import DomainError, RateLimited, ValidationFailed, VerificationUnavailable
 
 log = logging.getLogger("identity.errors")
 PROBLEM_MIME = "application/problem+json"
@@ -85,7 +85,7 @@ def domain_problem(error: DomainError) -> Response:
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="identity"'
-    if isinstance(error, VerificationUnavailable):
+    if isinstance(error, VerificationUnavailable | RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     errors = error.errors if isinstance(error, ValidationFailed) else None
     return problem(error.status, error.code, error.title, error.detail, errors=errors, extra=error.extra,

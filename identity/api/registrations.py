@@ -12,10 +12,11 @@ from identity.api.idempotent import idempotent
 from identity.api.presenters import account_body
 from identity.api.schemas import AccountSchema, ProblemSchema, RegistrationSchema
 from identity.clock import utc_now
-from identity.errors import RegistrationRefused
+from identity.errors import IdentityNotVerified, RegistrationRefused
 from identity.extensions import db
 from identity.metrics import REGISTRATIONS
-from identity.services import audit, registration
+from identity.rates import Rate
+from identity.services import audit, mismatches, registration
 from identity.verifiers import OfflineVerifier
 
 blp = Blueprint("registrations", __name__, url_prefix="/v1/registrations",
@@ -41,16 +42,25 @@ def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
 @blp.alt_response(403, schema=ProblemSchema, description="registration_refused")
 @blp.alt_response(422, schema=ProblemSchema, description="validation_failed, guardian_consent_required, "
                   "age_requirement_not_met, identity_not_verified")
+@blp.alt_response(429, schema=ProblemSchema, description="rate_limited: too many registrations of this platform "
+                  "(or of this document from it) could not be verified; Retry-After says until when")
 @blp.alt_response(503, schema=ProblemSchema, description="verification_unavailable")
 def register(body: dict[str, Any]) -> Any:
     caller, now = principal(), utc_now()
+    limit = mismatches.platform_rate(caller, runtime().settings.mismatch_limit)
+    references: dict[int, bytes] = {}
     try:
         prepared = registration.prepare(_request_from(body), caller, now)
+        keyring = current_keyring()
+        # Before anything about the document is looked up: once a limit is reached, every
+        # registration it covers answers 429, whoever holds the number.
+        references = mismatches.references(keyring, prepared.identity.document)
+        mismatches.ensure_allowed(db.session(), caller.platform_id, limit, references, now)
         verifier = runtime().verifier
         if not isinstance(verifier, OfflineVerifier):
             # Answer refusals and duplicates before asking the authority, then end the read
             # transaction: no database transaction stays open across the remote call.
-            registration.precheck(db.session(), current_keyring(), caller, prepared, now)
+            registration.precheck(db.session(), keyring, caller, prepared, now)
             db.session.commit()
         verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
         keyring = current_keyring()
@@ -58,6 +68,10 @@ def register(body: dict[str, Any]) -> Any:
     except RegistrationRefused as refused:
         _audit_refusal(refused)
         REGISTRATIONS.labels(outcome=refused.code).inc()
+        raise
+    except IdentityNotVerified as mismatch:
+        _record_mismatch(mismatch, limit, references)
+        REGISTRATIONS.labels(outcome=mismatch.code).inc()
         raise
     except Exception as error:
         REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
@@ -74,3 +88,16 @@ def _audit_refusal(refused: RegistrationRefused) -> None:
                  subject=refused.extra.get("_sanction_id"), details={"platform": caller.platform_id})
     db.session.commit()
 
+
+
+def _record_mismatch(mismatch: IdentityNotVerified, limit: Rate, references: dict[int, bytes]) -> None:
+    """Counted and audited in a transaction of its own (the request's rolls back), or turned
+    into a 429 if racing mismatches reached a limit meanwhile."""
+    db.session.rollback()
+    try:
+        mismatches.record(db.session(), current_keyring(), principal(), limit, references,
+                          mismatch.extra.get("_source", "authority"), utc_now())
+    except Exception as error:
+        REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
+        raise
+    db.session.commit()

@@ -8,7 +8,14 @@ import hashlib
 import hmac
 
 _DOCUMENT_LABEL = b"identity/blind-index/document/v1\x00"
+# Counting unverifiable registrations of a document: a label of its own, so the reference in
+# the audit log and the mismatch counts never equals (or joins to) the person's blind index.
+_MISMATCH_LABEL = b"identity/blind-index/mismatch-document/v1\x00"
 
 
 def document_index(key: bytes, material: bytes) -> bytes:
     return hmac.new(key, _DOCUMENT_LABEL + material, hashlib.sha256).digest()
+
+
+def mismatch_reference(key: bytes, material: bytes) -> bytes:
+    return hmac.new(key, _MISMATCH_LABEL + material, hashlib.sha256).digest()

@@ -5,6 +5,7 @@ from identity.models.base import Base
 from identity.models.epoch import EPOCH_TOPICS, CacheEpoch
 from identity.models.idempotency import IdempotencyRecord
 from identity.models.keyring import KEY_KINDS, KeyVersion, MaintenanceLock, RotationJob
+from identity.models.mismatch import RegistrationMismatch
 from identity.models.person import Account, Person
 from identity.models.platform import ApiKey, Platform
 from identity.models.sanction import Sanction
@@ -13,5 +14,5 @@ from identity.models.token import RevokedToken
 __all__ = [
     "Account", "ApiKey", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "EPOCH_TOPICS",
     "IdempotencyRecord", "KEY_KINDS", "KeyVersion", "MaintenanceLock", "Person", "Platform",
-    "RevokedToken", "RotationJob", "Sanction",
+    "RegistrationMismatch", "RevokedToken", "RotationJob", "Sanction",
 ]
