@@ -15,6 +15,8 @@ from datetime import timedelta
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d{1,9})\s*(?:per|/)\s*(?:(\d{1,4})\s+)?(second|minute|hour|day)s?\s*$", re.IGNORECASE)
 FORMAT = "N per [M] second|minute|hour|day, e.g. '100 per hour'"
+# Counts are kept only as long as their window, so a window is bounded too.
+MAX_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -42,4 +44,7 @@ def parse_rate(text: str) -> Rate:
     amount, multiple = int(match[1]), int(match[2] or 1)
     if amount < 1 or multiple < 1:
         raise ValueError("the count and the window must be at least 1")
-    return Rate(amount, timedelta(seconds=multiple * _UNITS[match[3].lower()]))
+    window = timedelta(seconds=multiple * _UNITS[match[3].lower()])
+    if window > MAX_WINDOW:
+        raise ValueError("the window must be at most 30 days")
+    return Rate(amount, window)

@@ -56,13 +56,15 @@ def register(body: dict[str, Any]) -> Any:
         # registration it covers answers 429, whoever holds the number.
         references = mismatches.references(keyring, prepared.identity.document)
         mismatches.ensure_allowed(db.session(), caller.platform_id, limit, references, now)
-        verifier = runtime().verifier
+        verifier, held_under_another_name = runtime().verifier, False
         if not isinstance(verifier, OfflineVerifier):
             # Answer refusals and duplicates before asking the authority, then end the read
             # transaction: no database transaction stays open across the remote call.
-            registration.precheck(db.session(), keyring, caller, prepared, now)
+            held_under_another_name = registration.precheck(db.session(), keyring, caller, prepared, now)
             db.session.commit()
         verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
+        if held_under_another_name:
+            raise registration.held_under_another_name()
         keyring = current_keyring()
         view = registration.register(db.session(), keyring, caller, prepared, verification, now)
     except RegistrationRefused as refused:

@@ -30,7 +30,7 @@ from identity.crypto.keyring import Keyring
 from identity.documents import Document
 from identity.errors import RateLimited
 from identity.models import Platform, RegistrationMismatch
-from identity.rates import Rate, parse_rate
+from identity.rates import MAX_WINDOW, Rate, parse_rate
 from identity.services import audit, vault
 from identity.services.authentication import Principal
 
@@ -99,9 +99,11 @@ def record(session: Session, keyring: Keyring, principal: Principal, rate: Rate,
     connection = session.connection()
     connection.execute(insert(_ROWS).values(platform_id=principal.platform_id, document_ref=reference,
                                             occurred_at=now))
-    # Rows no window counts any more: kept no longer than the longer window.
+    # Rows no window counts any more: this platform's once past its longer window, any
+    # platform's once past the longest window a limit may have.
     connection.execute(delete(_ROWS).where(_ROWS.c.platform_id == principal.platform_id,
                                            _ROWS.c.occurred_at <= now - max(rate.window, PER_DOCUMENT.window)))
+    connection.execute(delete(_ROWS).where(_ROWS.c.occurred_at <= now - max(MAX_WINDOW, PER_DOCUMENT.window)))
     audit.record(session, keyring, actor=principal.actor, action="registration.not_verified",
                  details={"platform": principal.platform_id, "document_ref": reference.hex(),
                           "index_version": version, "source": source}, now=now)

@@ -142,7 +142,7 @@ def _refusal(session: Session, keyring: Keyring, principal: Principal, person: P
     """
     if person.state == PERSON_ACTIVE and not name_checked and not vault.name_matches(
             keyring, person, prepared.identity.real_name):
-        raise IdentityNotVerified(extra={"_source": HELD_NAME})
+        raise held_under_another_name()
     block = sanctions.registration_block(session, person.id, principal.platform_id, now)
     if block is not None:
         until = (f"It ends at {block.expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}." if block.expires_at
@@ -159,17 +159,23 @@ def _refusal(session: Session, keyring: Keyring, principal: Principal, person: P
     return accounts
 
 
+def held_under_another_name() -> IdentityNotVerified:
+    """The answer to a held document with another name: an authority's mismatch, word for word."""
+    return IdentityNotVerified(extra={"_source": HELD_NAME})
+
+
 def precheck(session: Session, keyring: Keyring, principal: Principal, prepared: PreparedRegistration,
-             now: datetime) -> None:
-    """Refusals and duplicates, before the authority is asked. A held document with another
-    name is let through to the authority all the same, so it takes as long as an authority's
-    mismatch; `register` refuses it afterwards with the same answer."""
+             now: datetime) -> bool:
+    """Refusals and duplicates, before the authority is asked. True when the document is held
+    under another name: the caller asks the authority all the same and only then raises
+    `held_under_another_name()`, so that this answer takes as long as an authority's mismatch."""
     person = find_person(session, keyring, prepared.identity.document)
     if person is None:
-        return
+        return False
     if person.state == PERSON_ACTIVE and not vault.name_matches(keyring, person, prepared.identity.real_name):
-        return
+        return True
     _refusal(session, keyring, principal, person, prepared, now, name_checked=True)
+    return False
 
 
 @functools.cache
