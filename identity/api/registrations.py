@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, runtime
+from identity.api.context import current_keyring, principal, request_epochs, runtime
 from identity.api.idempotent import idempotent
 from identity.api.presenters import account_body
 from identity.api.schemas import AccountSchema, ProblemSchema, RegistrationSchema
@@ -55,7 +56,8 @@ def register(body: dict[str, Any]) -> Any:
         # Before anything about the document is looked up: once a limit is reached, every
         # registration it covers answers 429, whoever holds the number.
         references = mismatches.references(keyring, prepared.identity.document)
-        mismatches.ensure_allowed(db.session(), caller.platform_id, limit, references, now)
+        mismatches.ensure_allowed(db.session(), caller.platform_id, limit, references, now, clear=_clear_platforms(),
+                                  epoch=request_epochs().get("mismatches"))
         verifier, held_under_another_name = runtime().verifier, False
         if not isinstance(verifier, OfflineVerifier):
             # Answer refusals and duplicates before asking the authority, then end the read
@@ -90,6 +92,10 @@ def _audit_refusal(refused: RegistrationRefused) -> None:
                  subject=refused.extra.get("_sanction_id"), details={"platform": caller.platform_id})
     db.session.commit()
 
+
+def _clear_platforms() -> mismatches.ClearPlatforms:
+    """Per process, like the account views: which platforms need no mismatch count."""
+    return current_app.extensions.setdefault("identity_mismatch_free_platforms", mismatches.ClearPlatforms())
 
 
 def _record_mismatch(mismatch: IdentityNotVerified, limit: Rate, references: dict[int, bytes]) -> None:

@@ -20,6 +20,7 @@ events: the audit log's details are an opaque JSON string no index can serve.
 from __future__ import annotations
 
 import math
+import threading
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -31,7 +32,7 @@ from identity.documents import Document
 from identity.errors import RateLimited
 from identity.models import Platform, RegistrationMismatch
 from identity.rates import MAX_WINDOW, Rate, parse_rate
-from identity.services import audit, vault
+from identity.services import audit, epochs, vault
 from identity.services.authentication import Principal
 
 PER_DOCUMENT = Rate(3, timedelta(hours=24))
@@ -41,15 +42,41 @@ LIMITED = "Too many registrations from this platform could not be verified; retr
 _ROWS = cast(Table, RegistrationMismatch.__table__)
 _OF_PLATFORM = _ROWS.c.platform_id == bindparam("platform")
 _OF_DOCUMENT = _ROWS.c.document_ref.in_(bindparam("references", expanding=True))
-# Both counts in one round trip on every registration; the platform's stops at its limit, so a
-# large platform's history is never counted in full.
+# Both counts, and the platform's latest mismatch, in one round trip; the platform's count stops
+# at its limit, so a large platform's history is never counted in full.
 _COUNTS = select(
     select(func.count()).select_from(
         select(literal(1)).where(_OF_PLATFORM, _ROWS.c.occurred_at > bindparam("platform_since"))
         .limit(bindparam("platform_limit")).subquery()).scalar_subquery(),
     select(func.count()).where(_OF_PLATFORM, _OF_DOCUMENT, _ROWS.c.occurred_at > bindparam("document_since"))
     .scalar_subquery(),
+    select(func.max(_ROWS.c.occurred_at)).where(_OF_PLATFORM).scalar_subquery(),
 )
+MAX_CLEAR_PLATFORMS = 10_000
+
+
+class ClearPlatforms:
+    """Per process: the platforms known to have no mismatch in any window that counts, and the
+    `mismatches` epoch and rate they were found so under.
+
+    Most platforms have none, and for them the count would cost a query on every registration.
+    Counts only fall as time passes; a new mismatch anywhere bumps the epoch (read at the start
+    of the request, before any count), which ends every entry in every process. So while the
+    epoch is unchanged, a platform found clear is still clear.
+    """
+
+    def __init__(self) -> None:
+        self._clear: dict[str, tuple[int, Rate]] = {}
+        self._lock = threading.Lock()
+
+    def is_clear(self, platform_id: str, epoch: int, rate: Rate) -> bool:
+        return self._clear.get(platform_id) == (epoch, rate)
+
+    def mark(self, platform_id: str, epoch: int, rate: Rate) -> None:
+        with self._lock:
+            if len(self._clear) >= MAX_CLEAR_PLATFORMS and platform_id not in self._clear:
+                self._clear.pop(next(iter(self._clear)))
+            self._clear[platform_id] = (epoch, rate)
 
 
 def platform_rate(principal: Principal, default: str) -> Rate:
@@ -61,11 +88,20 @@ def references(keyring: Keyring, document: Document) -> dict[int, bytes]:
     return vault.mismatch_references(keyring, document)
 
 
-def ensure_allowed(session: Session, platform_id: str, rate: Rate, refs: dict[int, bytes], now: datetime) -> None:
-    """Raise RateLimited, with the exact wait, while either limit covering this registration is reached."""
-    platform_count, document_count = session.connection().execute(_COUNTS, {
+def ensure_allowed(session: Session, platform_id: str, rate: Rate, refs: dict[int, bytes], now: datetime, *,
+                   clear: ClearPlatforms | None = None, epoch: int | None = None) -> None:
+    """Raise RateLimited, with the exact wait, while either limit covering this registration is
+    reached. With `clear` and the request's `mismatches` epoch, a platform without recent
+    mismatches is answered from memory."""
+    if clear is not None and epoch is not None and clear.is_clear(platform_id, epoch, rate):
+        return
+    platform_count, document_count, latest = session.connection().execute(_COUNTS, {
         "platform": platform_id, "references": list(refs.values()), "platform_since": now - rate.window,
         "platform_limit": rate.amount, "document_since": now - PER_DOCUMENT.window}).one()
+    if clear is not None and epoch is not None and (
+            latest is None or latest <= now - max(rate.window, PER_DOCUMENT.window)):
+        clear.mark(platform_id, epoch, rate)
+        return
     waits = []
     if platform_count >= rate.amount:
         waits.append(_wait(session, platform_id, None, rate, now))
@@ -104,6 +140,7 @@ def record(session: Session, keyring: Keyring, principal: Principal, rate: Rate,
     connection.execute(delete(_ROWS).where(_ROWS.c.platform_id == principal.platform_id,
                                            _ROWS.c.occurred_at <= now - max(rate.window, PER_DOCUMENT.window)))
     connection.execute(delete(_ROWS).where(_ROWS.c.occurred_at <= now - max(MAX_WINDOW, PER_DOCUMENT.window)))
+    epochs.bump(session, "mismatches")  # every process counts this platform again
     audit.record(session, keyring, actor=principal.actor, action="registration.not_verified",
                  details={"platform": principal.platform_id, "document_ref": reference.hex(),
                           "index_version": version, "source": source}, now=now)

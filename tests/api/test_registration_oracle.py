@@ -173,3 +173,19 @@ def test_the_default_platform_limit_comes_from_identity_mismatch_limit(settings)
     assert post(client, guesser, HELD, name="李四").status_code == 422
     limited = post(client, guesser, NOT_HELD)
     assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60
+
+
+def test_limits_count_across_processes(app, settings):
+    """Two app instances on one database stand for two server processes: mismatches answered by
+    one count in the other, even where the other had found the platform clear a moment before."""
+    second = create_app(settings)
+    helper = Platforms(app)
+    holder, guesser_id = helper.headers(helper.create()), helper.create(mismatch_limit="2 per hour")
+    guesser = helper.headers(guesser_id)
+    one, two = app.test_client(), second.test_client()
+    assert post(one, holder, HELD).status_code == 201
+    assert post(one, guesser, resident_id(sequence=50)).status_code == 201  # process one: the guesser is clear
+    assert post(two, guesser, HELD, name="李四").status_code == 422
+    assert post(one, guesser, HELD, name="王五").status_code == 422
+    assert post(one, guesser, resident_id(sequence=51)).status_code == 429
+    assert post(two, guesser, resident_id(sequence=51)).status_code == 429
