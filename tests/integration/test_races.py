@@ -68,3 +68,18 @@ def test_racing_registrations_of_a_person_known_elsewhere_end_with_one_account(a
         assert app.test_client().post("/v1/registrations", json=body, headers=elsewhere).status_code == 201
         responses = race(app, [("post", "/v1/registrations", {"json": body, "headers": here})] * 6)
         assert Counter(r.status_code for r in responses) == Counter({201: 1, 409: 5}), sequence
+
+
+def test_racing_mismatches_never_get_more_answers_than_the_platform_limit(app, platforms):
+    """Every racer passes the first check (nothing counted yet); the check under the platform's
+    lock, when a mismatch is about to be answered, lets exactly the limit through."""
+    from tests.support.people import resident_id
+
+    holder = platforms.headers(platforms.create())
+    guesser = platforms.headers(platforms.create(mismatch_limit="2 per hour"))
+    numbers = [resident_id(sequence=s) for s in range(60, 66)]
+    for number in numbers:
+        assert app.test_client().post("/v1/registrations", json=registration(number), headers=holder).status_code == 201
+    responses = race(app, [("post", "/v1/registrations", {"json": registration(n, name="李四"), "headers": guesser})
+                           for n in numbers])
+    assert Counter(r.status_code for r in responses) == Counter({422: 2, 429: 4})
