@@ -50,7 +50,10 @@ class RegistrationRefused(DomainError):
 
 
 class IdentityNotVerified(DomainError):
-    code, status, title = "identity_not_verified", 422, "The verification authority did not confirm the identity"
+    """Raised alike for an authority's "no match" and for a held document under another name:
+    the body (title and detail) must not tell them apart, so raise it without a detail."""
+
+    code, status, title = "identity_not_verified", 422, "The name and the identity document could not be verified"
 
 
 class VerificationUnavailable(DomainError):
@@ -58,6 +61,14 @@ class VerificationUnavailable(DomainError):
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 30) -> None:
         super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class RateLimited(DomainError):
+    code, status, title = "rate_limited", 429, "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail or "Too many requests; retry after the number of seconds in Retry-After.")
         self.retry_after = retry_after
 
 
@@ -87,14 +98,6 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     code, status, title = "forbidden", 403, "Forbidden"
-
-
-class RateLimited(DomainError):
-    code, status, title = "rate_limited", 429, "Too many requests"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many requests; retry after the number of seconds in Retry-After.")
-        self.retry_after = retry_after
 
 
 class Conflict(DomainError):

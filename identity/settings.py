@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 from limits import parse_many
 
+from identity.rates import parse_rate
+
 VERIFIER_KINDS = ("offline", "http")
 # The Cybersecurity Law (art. 21) asks for network logs kept at least six months: no setting may
 # purge the audit log sooner than this.
@@ -54,6 +56,9 @@ class Settings:
     rate_limit: str = "6000 per minute"
     auth_failure_limit: str = "30 per minute"
     trusted_proxies: int = 0
+    # Registrations that could not be verified, per platform: the default of the policy's
+    # `mismatch_limit` (see identity.services.mismatches).
+    mismatch_limit: str = "100 per hour"
     argon2: Argon2Parameters = field(default_factory=Argon2Parameters)
     idempotency_ttl_seconds: int = 24 * 3600
     jwks_max_age_seconds: int = 300
@@ -82,6 +87,7 @@ class Settings:
             rate_limit=env.get("IDENTITY_RATE_LIMIT", "6000 per minute"),
             auth_failure_limit=env.get("IDENTITY_AUTH_FAILURE_LIMIT", "30 per minute"),
             trusted_proxies=_count(env, "IDENTITY_TRUSTED_PROXIES"),
+            mismatch_limit=env.get("IDENTITY_MISMATCH_LIMIT", "100 per hour"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
             audit_retention_days=_whole_number(env, "IDENTITY_AUDIT_RETENTION_DAYS", 400),
         )
@@ -109,6 +115,10 @@ class Settings:
             if not parsed or any(item.amount < 1 for item in parsed):
                 raise SettingsError(f"{name} must be a rate above zero such as '6000 per minute' or "
                                     f"'100/second; 6000/minute'")
+        try:
+            parse_rate(self.mismatch_limit)
+        except ValueError as error:
+            raise SettingsError(f"IDENTITY_MISMATCH_LIMIT: {error}") from None
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS:

@@ -58,7 +58,7 @@ def init_api(app: Flask) -> Api:
             # Routes without an API key count per address; the others per verified key, in require_scope.
             retry_after = rate_limits().hit_caller(f"ip:{client_address()}")
             if retry_after is not None:
-                raise RateLimited(retry_after)
+                raise RateLimited(retry_after=retry_after)
         if req.method in BODY_METHODS and req.content_length != 0 and req.get_data(cache=True):
             if req.endpoint in FORM_ENDPOINTS and req.mimetype == "application/x-www-form-urlencoded":
                 return None

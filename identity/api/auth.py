@@ -56,7 +56,7 @@ def authenticate() -> Principal:
     if found is None:
         retry_after = limits.hit_auth_failure(address)
         if retry_after is not None:
-            raise RateLimited(retry_after)
+            raise RateLimited(retry_after=retry_after)
         if parsed is None and bearer_key() is None:
             raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
         raise Unauthorized("The API key is unknown, revoked, or its platform is disabled.")
@@ -70,7 +70,7 @@ def require_scope(scope: str) -> Callable[[F], F]:
             found = authenticate()
             retry_after = rate_limits().hit_caller(f"key:{found.key_id}")
             if retry_after is not None:
-                raise RateLimited(retry_after)
+                raise RateLimited(retry_after=retry_after)
             if scope not in found.scopes:
                 raise Forbidden(f"This API key lacks the scope {scope}.")
             g.principal = found

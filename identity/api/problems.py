@@ -83,9 +83,7 @@ def domain_problem(error: DomainError) -> Response:
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="identity"'
-    if isinstance(error, VerificationUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
-    if isinstance(error, RateLimited):
+    if isinstance(error, VerificationUnavailable | RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     errors = error.errors if isinstance(error, ValidationFailed) else None
     return problem(error.status, error.code, error.title, error.detail, errors=errors, extra=error.extra,

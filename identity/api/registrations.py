@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, runtime
+from identity.api.context import current_keyring, principal, request_epochs, runtime
 from identity.api.idempotent import idempotent
 from identity.api.presenters import account_body
 from identity.api.schemas import AccountSchema, ProblemSchema, RegistrationSchema
 from identity.clock import utc_now
-from identity.errors import RegistrationRefused
+from identity.errors import IdentityNotVerified, RegistrationRefused
 from identity.extensions import db
 from identity.metrics import REGISTRATIONS
-from identity.services import audit, registration
+from identity.rates import Rate
+from identity.services import audit, mismatches, registration
 from identity.verifiers import OfflineVerifier
 
 blp = Blueprint("registrations", __name__, url_prefix="/v1/registrations",
@@ -41,23 +43,39 @@ def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
 @blp.alt_response(403, schema=ProblemSchema, description="registration_refused")
 @blp.alt_response(422, schema=ProblemSchema, description="validation_failed, guardian_consent_required, "
                   "age_requirement_not_met, identity_not_verified")
+@blp.alt_response(429, schema=ProblemSchema, description="rate_limited: too many registrations of this platform "
+                  "(or of this document from it) could not be verified; Retry-After says until when")
 @blp.alt_response(503, schema=ProblemSchema, description="verification_unavailable")
 def register(body: dict[str, Any]) -> Any:
     caller, now = principal(), utc_now()
+    limit = mismatches.platform_rate(caller, runtime().settings.mismatch_limit)
+    references: dict[int, bytes] = {}
     try:
         prepared = registration.prepare(_request_from(body), caller, now)
-        verifier = runtime().verifier
+        keyring = current_keyring()
+        # Before anything about the document is looked up: once a limit is reached, every
+        # registration it covers answers 429, whoever holds the number.
+        references = mismatches.references(keyring, prepared.identity.document)
+        mismatches.ensure_allowed(db.session(), caller.platform_id, limit, references, now, clear=_clear_platforms(),
+                                  epoch=request_epochs().get("mismatches"))
+        verifier, held_under_another_name = runtime().verifier, False
         if not isinstance(verifier, OfflineVerifier):
             # Answer refusals and duplicates before asking the authority, then end the read
             # transaction: no database transaction stays open across the remote call.
-            registration.precheck(db.session(), current_keyring(), caller, prepared, now)
+            held_under_another_name = registration.precheck(db.session(), keyring, caller, prepared, now)
             db.session.commit()
         verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
+        if held_under_another_name:
+            raise registration.held_under_another_name()
         keyring = current_keyring()
         view = registration.register(db.session(), keyring, caller, prepared, verification, now)
     except RegistrationRefused as refused:
         _audit_refusal(refused)
         REGISTRATIONS.labels(outcome=refused.code).inc()
+        raise
+    except IdentityNotVerified as mismatch:
+        _record_mismatch(mismatch, limit, references)
+        REGISTRATIONS.labels(outcome=mismatch.code).inc()
         raise
     except Exception as error:
         REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
@@ -74,3 +92,20 @@ def _audit_refusal(refused: RegistrationRefused) -> None:
                  subject=refused.extra.get("_sanction_id"), details={"platform": caller.platform_id})
     db.session.commit()
 
+
+def _clear_platforms() -> mismatches.ClearPlatforms:
+    """Per process, like the account views: which platforms need no mismatch count."""
+    return current_app.extensions.setdefault("identity_mismatch_free_platforms", mismatches.ClearPlatforms())
+
+
+def _record_mismatch(mismatch: IdentityNotVerified, limit: Rate, references: dict[int, bytes]) -> None:
+    """Counted and audited in a transaction of its own (the request's rolls back), or turned
+    into a 429 if racing mismatches reached a limit meanwhile."""
+    db.session.rollback()
+    try:
+        mismatches.record(db.session(), current_keyring(), principal(), limit, references,
+                          mismatch.extra.get("_source", "authority"), utc_now())
+    except Exception as error:
+        REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
+        raise
+    db.session.commit()

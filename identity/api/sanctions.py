@@ -36,8 +36,9 @@ def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
 @blp.route("", methods=["POST"])
 @blp.doc(security=BEARER_SECURITY, summary="File a sanction",
          description="Binds the person behind the pseudonym on this platform, all of their accounts here, at once. "
-                     "A closed account may be sanctioned while the person is still recognisable; once their "
-                     "identity is erased the filing answers 410 `identity_erased` (file before closing).")
+                     "A closed account may be sanctioned while this platform still holds the person (another "
+                     "open account here, or an active sanction it filed); otherwise the filing answers 410 "
+                     "`identity_erased` (file before closing), whatever the person holds on other platforms.")
 @require_scope("sanctions:write")
 @idempotent
 @blp.arguments(SanctionFilingSchema)

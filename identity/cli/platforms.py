@@ -1,4 +1,4 @@
-"""`identity-admin platforms create|list|disable`."""
+"""`identity-admin platforms create|update|list|disable`."""
 
 from __future__ import annotations
 
@@ -32,16 +32,31 @@ def _platform_json(platform: Platform) -> dict[str, object]:
 @operator_command
 def create(name: str, policy_file: Path | None) -> Outcome:
     """Onboard a platform; prints its id."""
-    data = None
-    if policy_file is not None:
-        try:
-            data = json.loads(policy_file.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise OperatorError(f"cannot read policy file: {error.strerror}") from None
-        except ValueError:
-            raise OperatorError("the policy file is not valid JSON") from None
+    data = None if policy_file is None else _read_policy(policy_file)
     platform = platforms.create_platform(db.session(), keyring(), name, platforms.parse_policy(data))
     return Outcome(f"created platform {platform.id} ({platform.name})", _platform_json(platform))
+
+
+@group.command("update")
+@click.argument("platform_id")
+@click.option("--policy", "policy_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help='JSON with the policy keys to change, e.g. {"mismatch_limit": "300 per hour"}; '
+                   "keys it leaves out keep their value.")
+@operator_command
+def update(platform_id: str, policy_file: Path) -> Outcome:
+    """Change a platform's policy; it applies to the platform's next request."""
+    platform = platforms.update_policy(db.session(), keyring(), platform_id, _read_policy(policy_file))
+    return Outcome(f"updated the policy of platform {platform.id}: {json.dumps(platform.policy, ensure_ascii=False)}",
+                   _platform_json(platform))
+
+
+def _read_policy(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise OperatorError(f"cannot read policy file: {error.strerror}") from None
+    except ValueError:
+        raise OperatorError("the policy file is not valid JSON") from None
 
 
 @group.command("list")

@@ -6,6 +6,7 @@ from identity.models.epoch import EPOCH_TOPICS, CacheEpoch
 from identity.models.idempotency import IdempotencyRecord
 from identity.models.keyring import KEY_KINDS, KeyVersion, MaintenanceLock, RotationJob
 from identity.models.lawful import DisclosureRequest, LegalHold, SecurityAssessment
+from identity.models.mismatch import RegistrationMismatch
 from identity.models.person import Account, Person
 from identity.models.platform import ApiKey, Platform
 from identity.models.sanction import Sanction
@@ -14,5 +15,5 @@ from identity.models.token import RevokedToken
 __all__ = [
     "Account", "ApiKey", "AuditChainBase", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "EPOCH_TOPICS",
     "DisclosureRequest", "IdempotencyRecord", "KEY_KINDS", "KeyVersion", "LegalHold", "MaintenanceLock", "Person",
-    "Platform", "RevokedToken", "RotationJob", "Sanction", "SecurityAssessment",
+    "Platform", "RegistrationMismatch", "RevokedToken", "RotationJob", "Sanction", "SecurityAssessment",
 ]

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from identity.models.base import Base
 
 # keys: the keyring changed; auth: a key was revoked or a platform disabled;
-# access: a token was revoked, an account closed, or a sanction filed, lifted or widened.
-EPOCH_TOPICS = ("keys", "auth", "access")
+# access: a token was revoked, an account closed, or a sanction filed, lifted or widened;
+# mismatches: a registration mismatch was counted (identity.services.mismatches).
+EPOCH_TOPICS = ("keys", "auth", "access", "mismatches")
 
 
 class CacheEpoch(Base):

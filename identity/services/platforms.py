@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -16,6 +16,7 @@ from identity.crypto.keyring import Keyring
 from identity.errors import OperatorError
 from identity.ids import new_key_id, new_platform_id
 from identity.models import ApiKey, Platform
+from identity.rates import parse_rate
 from identity.services import audit, epochs
 
 SCOPES = (
@@ -34,9 +35,14 @@ class PlatformPolicy:
     max_accounts_per_person: int = 1
     phone: str = "forbidden"
     jurisdiction: str = "domestic"
+    # Registrations that could not be verified, e.g. "300 per hour"; None: IDENTITY_MISMATCH_LIMIT.
+    mismatch_limit: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        stored = asdict(self)
+        if self.mismatch_limit is None:
+            del stored["mismatch_limit"]  # not chosen: the service's default applies, whatever it becomes
+        return stored
 
 
 class PolicySchema(Schema):
@@ -47,16 +53,30 @@ class PolicySchema(Schema):
     max_accounts_per_person = fields.Integer(validate=validate.Range(min=1, max=100))
     phone = fields.String(validate=validate.OneOf(PHONE_POLICIES))
     jurisdiction = fields.String(validate=validate.OneOf(JURISDICTIONS))
+    mismatch_limit = fields.String(allow_none=True, validate=lambda value: _valid_rate(value))
 
 
-def parse_policy(data: Any) -> PlatformPolicy:
+def _valid_rate(value: str | None) -> None:
+    if value is not None:
+        try:
+            parse_rate(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+def parse_policy(data: Any, *, base: PlatformPolicy | None = None) -> PlatformPolicy:
+    """The policy in `data`; keys it leaves out keep their value in `base` (else the defaults)."""
     try:
         loaded = PolicySchema().load(data if data is not None else {})
     except ValidationError as exc:
-        problems = "; ".join(f"{field}: {' '.join(map(str, msgs))}"
-                             for field, msgs in exc.normalized_messages().items())
+        messages = exc.normalized_messages()
+        if "_schema" in messages:  # the file holds a list or a string, not an object
+            raise OperatorError("invalid policy: a policy is a JSON object") from None
+        problems = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in messages.items())
         raise OperatorError(f"invalid policy: {problems}") from None
-    return PlatformPolicy(**loaded)
+    if loaded.get("mismatch_limit") is not None:
+        loaded["mismatch_limit"] = str(parse_rate(loaded["mismatch_limit"]))  # stored in one spelling
+    return replace(base or PlatformPolicy(), **loaded)
 
 
 def policy_of(platform: Platform) -> PlatformPolicy:
@@ -88,6 +108,24 @@ def get_platform(session: Session, platform_id: str) -> Platform:
     platform = session.get(Platform, platform_id)
     if platform is None:
         raise OperatorError(f"no platform {platform_id}")
+    return platform
+
+
+def update_policy(session: Session, keyring: Keyring, platform_id: str, data: Any) -> Platform:
+    """Change the keys of the platform's policy that `data` names; the others stay as they are.
+
+    Bumps the `auth` epoch: every process re-reads the policy with the platform's keys at once.
+    """
+    platform = get_platform(session, platform_id)
+    before = policy_of(platform)
+    after = parse_policy(data, base=before)
+    changed = sorted(k for k, v in asdict(after).items() if asdict(before)[k] != v)
+    if changed:
+        platform.policy = after.as_json()
+        session.flush()
+        epochs.bump(session, "auth")
+    audit.record(session, keyring, actor=OPERATOR, action="platform.policy_updated", subject=platform.id,
+                 details={"policy": after.as_json(), "changed": changed})
     return platform
 
 

@@ -128,9 +128,21 @@ def _open_accounts(session: Session, person: Person, platform_id: str) -> list[A
         .order_by(Account.slot)))
 
 
+HELD_NAME = "held_name"  # the mismatch's source in the audit log; the authority's is "authority"
+
+
 def _refusal(session: Session, keyring: Keyring, principal: Principal, person: Person,
-             prepared: PreparedRegistration, now: datetime) -> None:
-    """Raise if this person may not open another account on this platform."""
+             prepared: PreparedRegistration, now: datetime, *, name_checked: bool = False) -> list[Account]:
+    """Raise if this person may not open another account on this platform; else their open
+    accounts here.
+
+    The name is compared first: whoever does not know the name held for a document learns
+    nothing else about it (not its accounts here, not its blacklist), only the same 422 an
+    authority's mismatch answers. A trace holds no name, so only its blacklist can refuse it.
+    """
+    if person.state == PERSON_ACTIVE and not name_checked and not vault.name_matches(
+            keyring, person, prepared.identity.real_name):
+        raise held_under_another_name()
     block = sanctions.registration_block(session, person.id, principal.platform_id, now)
     if block is not None:
         until = (f"It ends at {block.expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}." if block.expires_at
@@ -138,21 +150,32 @@ def _refusal(session: Session, keyring: Keyring, principal: Principal, person: P
         raise RegistrationRefused(f"The person is barred from registering on this platform. {until}",
                                   extra={"_sanction_id": block.id})
     if person.state != PERSON_ACTIVE:
-        return  # a sanction trace: no accounts, no name to compare
+        return []  # a sanction trace: no accounts
     accounts = _open_accounts(session, person, principal.platform_id)
     if len(accounts) >= principal.policy.max_accounts_per_person:
         raise DuplicateIdentity(
             "The person already holds the maximum number of open accounts on this platform.",
             extra={"existing_pseudonyms": [a.pseudonym for a in accounts]})
-    if vault.open_identity(keyring, person).real_name != prepared.identity.real_name:
-        raise IdentityNotVerified("The name does not match the name held for this document.")
+    return accounts
+
+
+def held_under_another_name() -> IdentityNotVerified:
+    """The answer to a held document with another name: an authority's mismatch, word for word."""
+    return IdentityNotVerified(extra={"_source": HELD_NAME})
 
 
 def precheck(session: Session, keyring: Keyring, principal: Principal, prepared: PreparedRegistration,
-             now: datetime) -> None:
+             now: datetime) -> bool:
+    """Refusals and duplicates, before the authority is asked. True when the document is held
+    under another name: the caller asks the authority all the same and only then raises
+    `held_under_another_name()`, so that this answer takes as long as an authority's mismatch."""
     person = find_person(session, keyring, prepared.identity.document)
-    if person is not None:
-        _refusal(session, keyring, principal, person, prepared, now)
+    if person is None:
+        return False
+    if person.state == PERSON_ACTIVE and not vault.name_matches(keyring, person, prepared.identity.real_name):
+        return True
+    _refusal(session, keyring, principal, person, prepared, now, name_checked=True)
+    return False
 
 
 @functools.cache
@@ -234,9 +257,9 @@ def _record(session: Session, keyring: Keyring, principal: Principal, account: A
                  details={"platform": principal.platform_id, "verification": verification.level})
 
 
-def _free_slot(taken: list[Account], maximum: int) -> int:
+def _free_slot(taken: list[Account], maximum: int) -> int | None:
     used = {a.slot for a in taken}
-    return next(slot for slot in range(1, maximum + 1) if slot not in used)
+    return next((slot for slot in range(1, maximum + 1) if slot not in used), None)
 
 
 def register(session: Session, keyring: Keyring, principal: Principal, prepared: PreparedRegistration,
@@ -257,6 +280,7 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
                     return view
                 continue
         person = find_person(session, keyring, prepared.identity.document)
+        taken: list[Account] = []
         if person is not None:
             settled = person.state
             if settled == PERSON_TRACE:
@@ -264,7 +288,7 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
                 settled = sanctions.settle_person(session, person, now)
                 if settled == PERSON_ACTIVE:
                     continue  # a racing registration revived them first: check again as an active person
-            _refusal(session, keyring, principal, person, prepared, now)
+            taken = _refusal(session, keyring, principal, person, prepared, now)
             if settled == PERSON_TRACE:
                 _revive(session, keyring, person, prepared)
             elif settled == PERSON_ERASED:
@@ -277,9 +301,13 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
             if view is None:
                 continue
             return view
-        taken = _open_accounts(session, person, principal.platform_id)
-        account = _new_account(principal, person.id, _free_slot(taken, principal.policy.max_accounts_per_person),
-                               prepared, verification, now)
+        # The accounts the refusal counted, not a second read: on PostgreSQL a registration
+        # committing between two reads could fill every slot (StopIteration, a 500). A slot taken
+        # since is caught by the insert; the next pass then answers duplicate_identity.
+        slot = _free_slot(taken, principal.policy.max_accounts_per_person)
+        if slot is None:
+            continue
+        account = _new_account(principal, person.id, slot, prepared, verification, now)
         if not _insert_unless_taken(session, Account, _columns(account)):
             continue  # a racing registration took the slot; the next pass sees it
         if prepared.adult and not person.adult:

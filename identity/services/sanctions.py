@@ -29,7 +29,7 @@ from identity.db import scrub_after_commit
 from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
 from identity.models import Account, LegalHold, Person, Sanction
-from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
+from identity.models.person import ACCOUNT_ACTIVE, ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
 from identity.services import audit, epochs, holds, ownership, vault
 from identity.services.authentication import Principal
 from identity.services.platforms import OPERATOR
@@ -116,10 +116,12 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     """File a sanction against one of the platform's pseudonyms; it binds the person behind it on
     this platform, all of their accounts there, at once.
 
-    A closed account may be sanctioned while the person is still recognisable (they hold another
-    account, or an earlier sanction keeps a trace): that is how a platform that closed an account
-    for illegal content keeps the person from coming back. Once the identity is erased there is
-    nobody left to bind, and the filing is refused (410 `identity_erased`); file before closing.
+    A closed account may be sanctioned while the platform itself still holds the person: another
+    open account of theirs here, or an active sanction this platform filed (which keeps a trace).
+    That is how a platform that closed an account for illegal content keeps the person from coming
+    back. Otherwise the filing is refused with 410 `identity_erased` (file before closing), also
+    when the person still holds accounts on other platforms: the answer must not tell one
+    platform what the person holds on another.
     """
     if filing.expires_at is not None and filing.expires_at <= now:
         raise ValidationFailed({"expires_at": ["Must be in the future."]})
@@ -127,9 +129,10 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     # a filing racing a close waits for it instead of deadlocking with it.
     account = ownership.own_account(session, principal.platform_id, filing.pseudonym, for_update=True)
     person = _locked(session, account.person)
-    if person.state == PERSON_ERASED:
-        raise IdentityErased("The identity behind this account has been erased, so a sanction cannot bind the "
-                             "person; file sanctions before closing the account.")
+    if person.state == PERSON_ERASED or (
+            account.status == ACCOUNT_CLOSED and not _held_by_platform(session, person.id, principal.platform_id, now)):
+        raise IdentityErased("The identity behind this closed account is no longer held for this platform, so a "
+                             "sanction cannot bind the person; file sanctions before closing the account.")
     sanction = Sanction(id=new_sanction_id(), platform_id=principal.platform_id, person_id=person.id,
                         account_id=account.id, kind=filing.kind, reason_code=filing.reason_code,
                         evidence_ref=filing.evidence_ref, scope="platform", created_at=now,
@@ -143,6 +146,17 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
                           "reason_code": sanction.reason_code, "expires_at": rfc3339(sanction.expires_at)},
                  now=now)
     return SanctionView(sanction=sanction, pseudonym=account.pseudonym, status=sanction.status_at(now))
+
+
+def _held_by_platform(session: Session, person_id: uuid.UUID, platform_id: str, now: datetime) -> bool:
+    """Whether the platform's own records keep the person: an open account or an active sanction
+    of this platform. Nothing another platform holds counts."""
+    open_here = select(Account.id).where(Account.person_id == person_id, Account.platform_id == platform_id,
+                                         Account.status == ACCOUNT_ACTIVE).limit(1)
+    return (session.scalar(open_here) is not None
+            or session.scalar(select(Sanction.id).where(Sanction.person_id == person_id,
+                                                        Sanction.platform_id == platform_id, _is_active(now))
+                              .limit(1)) is not None)
 
 
 def get(session: Session, principal: Principal, sanction_id: str, now: datetime) -> SanctionView:

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from identity.crypto import envelope
-from identity.crypto.blind_index import document_index
+from identity.crypto.blind_index import document_index, mismatch_reference
 from identity.crypto.keyring import Keyring
 from identity.documents import Document
 from identity.errors import KeyringError
@@ -44,6 +44,14 @@ def index_candidates(keyring: Keyring, document: Document) -> dict[int, bytes]:
     """
     material = document.index_material()
     return {version: document_index(key, material) for version, key in keyring.versions("index").items()}
+
+
+def mismatch_references(keyring: Keyring, document: Document) -> dict[int, bytes]:
+    """A keyed reference to the document for counting and auditing unverifiable registrations,
+    under every usable index key, primary first (like `index_candidates`, so a count survives an
+    index-key rotation). Never equal to the blind index itself."""
+    material = document.index_material()
+    return {version: mismatch_reference(key, material) for version, key in keyring.versions("index").items()}
 
 
 def _document_json(document: Document) -> bytes:
@@ -100,6 +108,13 @@ def open_identity(keyring: Keyring, person: Person) -> Identity:
         phone=(envelope.open_sealed(dek, person.phone_ct, _aad(person.id, "phone")).decode()
                if person.phone_ct else None),
     )
+
+
+def name_matches(keyring: Keyring, person: Person, real_name: str) -> bool:
+    """Whether `real_name` (normalised) is the name held for the person: only the name is decrypted."""
+    assert person.name_ct is not None
+    held = envelope.open_sealed(_dek(keyring, person), person.name_ct, _aad(person.id, "real_name"))
+    return hmac.compare_digest(held, real_name.encode())
 
 
 def open_document(keyring: Keyring, person: Person, *, dek: bytes | None = None) -> Document:

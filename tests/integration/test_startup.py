@@ -32,6 +32,8 @@ def test_a_configured_root_key_file_that_is_missing_stops_start_up(tmp_path):
     ({"IDENTITY_VERIFIER": "http"}, "IDENTITY_VERIFIER_URL"),
     ({"IDENTITY_ISSUER": "ftp://x"}, "IDENTITY_ISSUER"),
     ({"IDENTITY_VERIFIER_TIMEOUT": "soon"}, "IDENTITY_VERIFIER_TIMEOUT"),
+    ({"IDENTITY_MISMATCH_LIMIT": "lots"}, "IDENTITY_MISMATCH_LIMIT"),
+    ({"IDENTITY_MISMATCH_LIMIT": "0 per hour"}, "IDENTITY_MISMATCH_LIMIT"),
 ])
 def test_bad_settings_are_refused_naming_the_variable(env, message):
     with pytest.raises(SettingsError, match=message):
