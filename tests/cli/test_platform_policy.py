@@ -31,7 +31,7 @@ def test_update_changes_only_the_keys_given_and_is_audited(app, runner, tmp_path
     updated = json.loads(result.output)
     assert updated["id"] == created["id"]
     assert updated["policy"] == {"min_age": 18, "max_accounts_per_person": 1, "phone": "optional",
-                                 "mismatch_limit": "300 per hour"}
+                                 "jurisdiction": "domestic", "mismatch_limit": "300 per hour"}
     human = admin(runner, "platforms", "update", created["id"], "--policy", policy_file(tmp_path, {"min_age": None}))
     assert human.exit_code == 0 and f"updated the policy of platform {created['id']}" in human.output
     with app.app_context():
@@ -56,7 +56,8 @@ def test_a_bad_policy_is_refused_in_one_line_and_changes_nothing(runner, platfor
     as_json = admin(runner, "platforms", "update", platform, "--policy", policy_file(tmp_path, data), "--json")
     assert as_json.exit_code == 1 and "error" in json.loads(as_json.output)
     shown = json.loads(admin(runner, "platforms", "list", "--json").output)["platforms"]
-    assert shown[0]["policy"] == {"min_age": None, "max_accounts_per_person": 1, "phone": "forbidden"}
+    assert shown[0]["policy"] == {"min_age": None, "max_accounts_per_person": 1, "phone": "forbidden",
+                                 "jurisdiction": "domestic"}
 
 
 def test_an_unknown_platform_is_refused(runner, tmp_path):
