@@ -57,7 +57,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
         instance = Path(env.get("IDENTITY_INSTANCE_PATH", "instance")).resolve()
-        database_url = env.get("IDENTITY_DATABASE_URL") or f"sqlite:///{instance / 'identity.sqlite3'}"
+        database_url = env.get("IDENTITY_DATABASE_URL") or embedded_database_url(instance)
         root_key_file = env.get("IDENTITY_ROOT_KEY_FILE")
         verifier = env.get("IDENTITY_VERIFIER", "offline")
         settings = cls(
@@ -78,6 +78,12 @@ class Settings:
         settings.validate()
         return settings
 
+    @property
+    def database_is_embedded_default(self) -> bool:
+        """The SQLite file in the instance folder: the only database a root key may be generated for,
+        since key and data then live and get lost together."""
+        return self.database_url == embedded_database_url(self.instance_path)
+
     def validate(self) -> None:
         if self.verifier not in VERIFIER_KINDS:
             raise SettingsError(f"IDENTITY_VERIFIER must be one of {', '.join(VERIFIER_KINDS)}")
@@ -91,6 +97,10 @@ class Settings:
             raise SettingsError("IDENTITY_VERIFIER_TIMEOUT must be a positive number of seconds")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+
+def embedded_database_url(instance: Path) -> str:
+    return f"sqlite:///{instance / 'identity.sqlite3'}"
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 from flask_smorest import Api
 
 from identity.api import accounts, health, registrations, sanctions, tokens
-from identity.api.problems import problem, register_error_handlers
+from identity.api.problems import problem, register_error_handlers, service_unavailable
 from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
 from identity.errors import ValidationFailed
@@ -15,6 +15,8 @@ from identity.metrics import init_metrics
 from identity.schema_state import schema_is_current
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
+# A schema behind waits for an operator's `db upgrade`: retrying sooner is wasted.
+SCHEMA_RETRY_AFTER_SECONDS = 30
 # Routes that also take application/x-www-form-urlencoded, as RFC 7662 and RFC 7009 specify.
 FORM_ENDPOINTS: set[str] = {*tokens.FORM_ENDPOINTS}
 
@@ -38,6 +40,7 @@ def init_api(app: Flask) -> Api:
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    health.document(api.spec, app)
     app.extensions["identity_api"] = api
     register_error_handlers(app)
     init_transactions(app)
@@ -49,9 +52,8 @@ def init_api(app: Flask) -> Api:
         if req.blueprint in UNLIMITED_BLUEPRINTS or req.endpoint is None:
             return None
         if not schema_is_current(app):
-            return problem(503, "service_unavailable", "Service unavailable",
-                           "The database schema is behind this version of the service; "
-                           "run `identity-admin db upgrade`.")
+            return service_unavailable("The database schema is behind this version of the service; "
+                                       "run `identity-admin db upgrade`.", SCHEMA_RETRY_AFTER_SECONDS)
         if req.method in BODY_METHODS and req.content_length != 0 and req.get_data(cache=True):
             if req.endpoint in FORM_ENDPOINTS and req.mimetype == "application/x-www-form-urlencoded":
                 return None

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from identity.cli import api_keys, audit, database, keys, platforms, sanctions
 
 admin = AppGroup("admin", help="Operate the identity service: schema, platforms, API keys, keys, audit.")
 for group in (database.group, platforms.group, api_keys.group, keys.group, sanctions.group, audit.group):
     admin.add_command(group)
-
-
+click.version_option(package_name="identity-service", prog_name="identity-admin")(admin)
 
 
 def init_cli(app: Flask) -> None:
@@ -20,18 +20,20 @@ def init_cli(app: Flask) -> None:
 
 
 def main() -> None:
-    """Console entry point: builds the app from IDENTITY_* settings and runs the admin group."""
-    import sys
+    """Console entry point. The app is built from IDENTITY_* settings only when a command runs,
+    so `--help` and `--version` need no database and make no key."""
+    admin.main(prog_name="identity-admin", obj=ScriptInfo(create_app=_build_app, set_debug_flag=False))
 
-    from identity.settings import Settings, SettingsError
+
+def _build_app() -> Flask:
+    from identity import create_app
+    from identity.cli.output import fail
+    from identity.errors import KeyringError
+    from identity.settings import SettingsError
 
     try:
-        settings = Settings.from_env()
-        from identity import create_app
-
-        app = create_app(settings)
-    except (SettingsError, Exception) as error:  # start-up failures are one line, no traceback
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    with app.app_context():
-        admin.main(prog_name="identity-admin")
+        return create_app()
+    except SettingsError as error:
+        fail("configuration_invalid", str(error))
+    except KeyringError as error:
+        fail("keys_unavailable", str(error))

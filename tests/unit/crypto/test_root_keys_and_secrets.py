@@ -50,7 +50,19 @@ def test_malformed_root_key_files_are_refused(text, message):
 def test_comments_and_blank_lines_are_ignored(tmp_path):
     path = tmp_path / "k"
     path.write_text("# newest first\n\n" + line(bytes(32)))
+    path.chmod(0o600)
     assert len(load_root_keys(path).keys) == 1
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o644])
+def test_a_root_key_file_open_to_group_or_others_is_refused(tmp_path, mode):
+    path = tmp_path / "k"
+    generate_root_key_file(path)
+    path.chmod(mode)
+    with pytest.raises(KeyringError, match=f"chmod 600 {path}"):
+        load_root_keys(path)
+    with pytest.raises(KeyringError, match="open to group or others"):
+        prepend_root_key(path)  # a rotation does not spread an exposed file either
 
 
 def test_generate_refuses_to_overwrite(tmp_path):
