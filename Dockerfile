@@ -1,12 +1,12 @@
 # The identity service: gunicorn serving identity:create_app() with config/gunicorn.conf.py.
 # The same commands as README.md, "Running in production" (identity.env holds IDENTITY_DATABASE_URL,
-# IDENTITY_ROOT_KEY_FILE=/run/secrets/root.keys, IDENTITY_ISSUER, ...):
+# IDENTITY_ROOT_KEY_FILE=/run/secrets/identity/root.keys, IDENTITY_ISSUER, ...):
 #   docker build -t identity .
 #   # once per release, before the new replicas start: a one-off container migrates the schema
-#   docker run --rm --env-file identity.env -v /srv/identity/root.keys:/run/secrets/root.keys:ro \
+#   docker run --rm --env-file identity.env -v /srv/identity/keys:/run/secrets/identity:ro \
 #              identity identity-admin db upgrade
 #   # then every replica
-#   docker run -d --env-file identity.env -v /srv/identity/root.keys:/run/secrets/root.keys:ro \
+#   docker run -d --env-file identity.env -v /srv/identity/keys:/run/secrets/identity:ro \
 #              -p 8000:8000 identity
 FROM python:3.11-slim
 
@@ -18,8 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IDENTITY_BIND=0.0.0.0:8000
 
 WORKDIR /app
-# A fixed uid, so the operator can give the mounted root key file to it: `chown 10001 root.keys`
-# (the service refuses a key file that group or others can read).
+# A fixed uid, so the operator can give the mounted root key folder to it: `chown -R 10001 keys`
+# (the service refuses a root key file that group or others can read).
 RUN groupadd --system --gid 10001 identity \
     && useradd --system --uid 10001 --gid identity --home-dir /var/lib/identity identity \
     && mkdir -p /var/lib/identity && chown identity:identity /var/lib/identity && chmod 700 /var/lib/identity

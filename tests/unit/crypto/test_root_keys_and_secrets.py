@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import stat
 
 import pytest
@@ -87,3 +88,38 @@ def test_argon2id_hashes_verify_only_the_right_secret():
     assert stored.startswith("$argon2id$")
     assert hasher.verify(stored, "right") and not hasher.verify(stored, "wrong")
     assert not hasher.verify("garbage", "right")
+
+
+def record_disk_steps(monkeypatch):
+    """The order of fsyncs and namings, as a power cut would see them."""
+    steps: list[str] = []
+    real_fsync, real_replace, real_link = os.fsync, os.replace, os.link
+
+    def fsync(fd):
+        steps.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        steps.append("name")
+        real_replace(src, dst)
+
+    def link(src, dst):
+        steps.append("name")
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "link", link)
+    return steps
+
+
+def test_a_key_file_is_on_disk_before_it_is_named_and_its_name_before_the_write_returns(tmp_path, monkeypatch):
+    path = tmp_path / "root.keys"
+    steps = record_disk_steps(monkeypatch)
+    generate_root_key_file(path)
+    assert steps == ["fsync file", "name", "fsync folder"]
+    steps.clear()
+    prepend_root_key(path)  # what `keys rotate root` writes before re-encrypting the keyring
+    assert steps == ["fsync file", "name", "fsync folder"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root.keys"]  # no temporary file left behind
