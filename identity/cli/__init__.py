@@ -11,12 +11,16 @@ from identity.cli import api_keys, audit, database, keys, platforms, sanctions
 admin = AppGroup("admin", help="Operate the identity service: schema, platforms, API keys, keys, audit.")
 for group in (database.group, platforms.group, api_keys.group, keys.group, sanctions.group, audit.group):
     admin.add_command(group)
-click.version_option(package_name="identity-service", prog_name="identity-admin")(admin)
+
+
 
 
 def init_cli(app: Flask) -> None:
     if "admin" not in app.cli.commands:
         app.cli.add_command(admin)
+
+
+click.version_option(package_name="identity-service", prog_name="identity-admin")(admin)
 
 
 def main() -> None:
@@ -37,3 +41,5 @@ def _build_app() -> Flask:
         fail("configuration_invalid", str(error))
     except KeyringError as error:
         fail("keys_unavailable", str(error))
+    except Exception as error:  # any other start-up failure is one line too, never a traceback
+        fail("start_up_failed", f"{type(error).__name__}: {error}")

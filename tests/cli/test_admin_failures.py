@@ -95,3 +95,10 @@ def test_a_root_key_file_open_to_others_is_one_line_naming_the_fix(tmp_path, key
     env = {"IDENTITY_INSTANCE_PATH": str(tmp_path), "IDENTITY_ROOT_KEY_FILE": str(key_file)}
     line = one_line_failure(identity_admin(env, "platforms", "list"))
     assert str(key_file) in line and f"chmod 600 {key_file}" in line
+
+
+def test_a_refused_command_with_json_is_one_error_object_with_a_code(runner):
+    result = runner.invoke(args=["admin", "api-keys", "revoke", "key_nope", "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.output)["error"]
+    assert set(error) == {"code", "message"} and error["code"] and error["message"]
