@@ -91,3 +91,15 @@ def test_the_openapi_document_names_the_readiness_checks(client):
     assert "Retry-After" in not_ready["headers"]
     failed_check = not_ready["content"]["application/problem+json"]["schema"]["allOf"][1]["properties"]["failed_check"]
     assert failed_check["enum"] == ["database", "schema", "keys"]
+
+
+def test_a_schema_that_is_behind_answers_503_naming_the_upgrade(tmp_path, root_key_file):
+    url = f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}"
+    with running_app(make_settings(tmp_path / "instance", url, root_key_file)) as app:
+        client = app.test_client()
+        body = assert_service_unavailable(client.get("/v1/accounts?external_ref=x",
+                                                     headers={"Authorization": "Bearer x"}))
+        assert "identity-admin db upgrade" in body["detail"]
+        ready = assert_service_unavailable(client.get("/readyz"))
+    assert ready["failed_check"] == "schema" and "identity-admin db upgrade" in ready["detail"]
+    assert ready["checks"] == {"database": "ok", "schema": "failed", "keys": "not checked"}
