@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -59,7 +58,9 @@ def default_workers() -> int:
     # The same default as config/gunicorn.conf.py when IDENTITY_WORKERS is unset.
     import os
 
-    return int(os.environ.get("IDENTITY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+    from identity.cpu_quota import default_workers as from_cpu_quota
+
+    return int(os.environ.get("IDENTITY_WORKERS") or from_cpu_quota())
 
 
 def chosen(names: str) -> list[Scenario]:

@@ -64,10 +64,16 @@ class Service:
 
     def prepare(self, scopes: list[str]) -> tuple[str, str]:
         """Create and migrate the database; onboard a platform; return (platform id, API key)."""
+        from identity.crypto.root_keys import generate_root_key_file
+
+        # A database of its own is not the embedded default: it needs a root key file of its own.
+        root_keys = self.workdir / "root.keys"
+        generate_root_key_file(root_keys)
         self.env = {
             **os.environ,
             "IDENTITY_DATABASE_URL": self.create_database(),
             "IDENTITY_INSTANCE_PATH": str(self.workdir / "instance"),
+            "IDENTITY_ROOT_KEY_FILE": str(root_keys),
             "IDENTITY_RATE_LIMIT": RATE_LIMIT,
             "IDENTITY_WORKERS": str(self.workers),
             "IDENTITY_BIND": f"127.0.0.1:{self.port}",

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ _SCRUB = "identity_scrub_after_commit"
 SCRUB_WAIT_MS = 5000
 BUSY_TIMEOUT_MS = 30000
 
+CONNECT_TIMEOUT_SECONDS = 5
 _read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("identity_read_only_tx", default=False)
 
 
@@ -142,6 +143,10 @@ def engine_options(database_url: str) -> dict[str, Any]:
         # No pre-ping either: a request's first statement (the epoch read) retries once on a
         # fresh connection when the pooled one is dead (api/context.py), at no cost per request.
         options.update(pool_size=5, max_overflow=10, pool_recycle=1800)
+        if "connect_timeout" not in make_url(database_url).query:
+            # A database host that drops packets must not hold a worker for the kernel's TCP
+            # timeout (minutes): give up after a few seconds and answer 503.
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return options
 
 

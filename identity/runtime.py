@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
+from identity.errors import KeyringError
 from identity.services.authentication import ApiKeyAuthenticator
 from identity.services.keyring import KeyringCache
-from identity.settings import Settings
+from identity.settings import Settings, SettingsError
 from identity.verifiers import Verifier, build_verifier
 
 log = logging.getLogger("identity")
@@ -31,15 +32,43 @@ class Runtime:
         self.keyring_cache = KeyringCache(load_root_keys(self.settings.root_key_file))
 
 
+MAKE_A_KEY = "(umask 077; head -c 32 /dev/urandom | base64 > root.keys)"
+
+
 def obtain_root_keys(settings: Settings) -> RootKeys:
-    """Load the root key file; on the embedded defaults, generate a development one, loudly."""
+    """Load the root key file; for the embedded SQLite default only, generate a development one, loudly.
+
+    With any other database a generated key would live in a folder the data does not: a
+    recreated container would start with a new key and never decrypt the keyring again.
+    """
     path = settings.root_key_file
-    if not path.exists() and settings.root_key_file_is_default:
-        keys = generate_root_key_file(path)
+    if settings.root_key_file_is_default and not path.exists():
+        if not settings.database_is_embedded_default:
+            raise SettingsError(
+                "IDENTITY_ROOT_KEY_FILE is not set, and a root key is generated only for the embedded SQLite "
+                f"database; create one with `{MAKE_A_KEY}`, keep a copy apart from the database, "
+                "and set IDENTITY_ROOT_KEY_FILE to its path")
+        try:
+            keys = generate_root_key_file(path)
+        except FileExistsError:  # another process of this instance made it first
+            return load_root_keys(path)
         log.warning("GENERATED A DEVELOPMENT ROOT KEY at %s. Anyone with this file can decrypt the keyring. "
                     "In production set IDENTITY_ROOT_KEY_FILE to a key kept outside the database host.", path)
         return keys
     return load_root_keys(path)
+
+
+def start_up_problem() -> str | None:
+    """What would stop the server at start-up, as one line; None if it would start.
+
+    Also makes the development root key where that is allowed, so workers that boot at once
+    find it made rather than race to make it.
+    """
+    try:
+        obtain_root_keys(Settings.from_env())
+    except (SettingsError, KeyringError) as error:
+        return str(error)
+    return None
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -70,7 +70,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
         instance = Path(env.get("IDENTITY_INSTANCE_PATH", "instance")).resolve()
-        database_url = env.get("IDENTITY_DATABASE_URL") or f"sqlite:///{instance / 'identity.sqlite3'}"
+        database_url = env.get("IDENTITY_DATABASE_URL") or embedded_database_url(instance)
         root_key_file = env.get("IDENTITY_ROOT_KEY_FILE")
         verifier = env.get("IDENTITY_VERIFIER", "offline")
         settings = cls(
@@ -94,6 +94,12 @@ class Settings:
         settings = replace(settings, **overrides)
         settings.validate()
         return settings
+
+    @property
+    def database_is_embedded_default(self) -> bool:
+        """The SQLite file in the instance folder: the only database a root key may be generated for,
+        since key and data then live and get lost together."""
+        return self.database_url == embedded_database_url(self.instance_path)
 
     def validate(self) -> None:
         if self.verifier not in VERIFIER_KINDS:
@@ -131,6 +137,10 @@ def _count(env: Mapping[str, str], name: str) -> int:
     if not raw.isdigit():
         raise SettingsError(f"{name} must be a whole number, 0 or more")
     return int(raw)
+
+
+def embedded_database_url(instance: Path) -> str:
+    return f"sqlite:///{instance / 'identity.sqlite3'}"
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -8,7 +8,7 @@ from flask_smorest import Api
 from identity.api import accounts, health, registrations, sanctions, tokens
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
-from identity.api.problems import problem, register_error_handlers
+from identity.api.problems import problem, register_error_handlers, service_unavailable
 from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
 from identity.errors import RateLimited, ValidationFailed
@@ -17,6 +17,8 @@ from identity.metrics import init_metrics
 from identity.schema_state import schema_is_current
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
+# A schema behind waits for an operator's `db upgrade`: retrying sooner is wasted.
+SCHEMA_RETRY_AFTER_SECONDS = 30
 # Routes that also take application/x-www-form-urlencoded, as RFC 7662 and RFC 7009 specify.
 FORM_ENDPOINTS: set[str] = {*tokens.FORM_ENDPOINTS}
 
@@ -40,6 +42,7 @@ def init_api(app: Flask) -> Api:
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    health.document(api.spec, app)
     app.extensions["identity_api"] = api
     register_error_handlers(app)
     init_transactions(app)
@@ -51,9 +54,8 @@ def init_api(app: Flask) -> Api:
         if req.blueprint in UNLIMITED_BLUEPRINTS or req.endpoint is None:
             return None
         if not schema_is_current(app):
-            return problem(503, "service_unavailable", "Service unavailable",
-                           "The database schema is behind this version of the service; "
-                           "run `identity-admin db upgrade`.")
+            return service_unavailable("The database schema is behind this version of the service; "
+                                       "run `identity-admin db upgrade`.", SCHEMA_RETRY_AFTER_SECONDS)
         if not getattr(app.view_functions[req.endpoint], "_identity_authenticated", False):
             # Routes without an API key count per address; the others per verified key, in require_scope.
             retry_after = rate_limits().hit_caller(f"ip:{client_address()}")

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from identity.availability import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_failure
 from identity.errors import DomainError, RateLimited, ValidationFailed, VerificationUnavailable
 
 log = logging.getLogger("identity.errors")
@@ -111,9 +112,23 @@ def http_problem(error: HTTPException) -> Response:
     return problem(status, code, title, detail, errors=errors, headers=headers)
 
 
+def database_unavailable(error: Exception) -> Response:
+    # The driver's first line names the failure (refused, timed out, unable to open); the engine
+    # hides statement parameters, so no personal data can be in it.
+    log.warning("database unavailable: %s: %s", type(error).__name__, database_failure(error))
+    return service_unavailable("The database cannot be reached; retry after the time in Retry-After.")
+
+
+def service_unavailable(detail: str, retry_after: int = RETRY_AFTER_SECONDS, **extra: Any) -> Response:
+    return problem(503, "service_unavailable", "Service unavailable", detail, extra=extra,
+                   headers={"Retry-After": str(retry_after)})
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_problem)
     app.register_error_handler(HTTPException, http_problem)
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from identity.cli import api_keys, audit, database, disclosures, holds, keys, platforms, purge, sanctions, transparency
 
@@ -22,19 +23,26 @@ def init_cli(app: Flask) -> None:
         app.cli.add_command(admin)
 
 
-def main() -> None:
-    """Console entry point: builds the app from IDENTITY_* settings and runs the admin group."""
-    import sys
+click.version_option(package_name="identity-service", prog_name="identity-admin")(admin)
 
-    from identity.settings import Settings, SettingsError
+
+def main() -> None:
+    """Console entry point. The app is built from IDENTITY_* settings only when a command runs,
+    so `--help` and `--version` need no database and make no key."""
+    admin.main(prog_name="identity-admin", obj=ScriptInfo(create_app=_build_app, set_debug_flag=False))
+
+
+def _build_app() -> Flask:
+    from identity import create_app
+    from identity.cli.output import fail
+    from identity.errors import KeyringError
+    from identity.settings import SettingsError
 
     try:
-        settings = Settings.from_env()
-        from identity import create_app
-
-        app = create_app(settings)
-    except (SettingsError, Exception) as error:  # start-up failures are one line, no traceback
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    with app.app_context():
-        admin.main(prog_name="identity-admin")
+        return create_app()
+    except SettingsError as error:
+        fail("configuration_invalid", str(error))
+    except KeyringError as error:
+        fail("keys_unavailable", str(error))
+    except Exception as error:  # any other start-up failure is one line too, never a traceback
+        fail("start_up_failed", f"{type(error).__name__}: {error}")

@@ -15,7 +15,7 @@ group = AppGroup("db", help="The database schema.")
 
 
 @group.command("upgrade")
-@operator_command
+@operator_command(needs_current_schema=False)
 def upgrade() -> Outcome:
     """Create or migrate the schema, then make sure every key kind has a primary key."""
     before = database_revision()

@@ -7,15 +7,17 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from flask import current_app
 
+from identity.availability import DATABASE_UNAVAILABLE, schema_behind_message, unreachable_message
 from identity.crypto.keyring import Keyring
 from identity.errors import DomainError, KeyringError, OperatorError
 from identity.extensions import db
 from identity.runtime import Runtime
+from identity.schema_state import database_revision, head_revision
 from identity.services import epochs
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,35 +38,70 @@ def keyring() -> Keyring:
     return runtime().keyring_cache.get(db.session(), epochs.read_epochs(db.session()).get("keys", 0))
 
 
-def _fail(reason: str, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"error": reason}, ensure_ascii=False))
+def fail(code: str, message: str) -> NoReturn:
+    """Report a failure as one line on stderr, or with --json as one JSON object
+    `{"error": {"code", "message"}}` on stdout, and exit 1."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.params.get("as_json"):
+        click.echo(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
     else:
-        click.echo(f"error: {reason}", err=True)
+        click.echo(f"error: {message}", err=True)
     raise SystemExit(1)
 
 
-def operator_command(command: F) -> F:
-    """Adds --json, commits on success, rolls back and reports one line on a known failure."""
+def _error_code(error: Exception) -> str:
+    if isinstance(error, DomainError):
+        return error.code
+    if isinstance(error, KeyringError):
+        return "keys_unavailable"
+    return "command_failed"
 
-    @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
-    @functools.wraps(command)
-    def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
-        try:
-            outcome: Outcome = command(*args, **kwargs)
-            db.session.commit()
-        except (OperatorError, DomainError, KeyringError) as error:
-            db.session.rollback()
-            _fail(str(error), as_json)
-            return
-        if as_json:
-            click.echo(json.dumps(outcome.data, ensure_ascii=False, default=str))
-        else:
-            click.echo(outcome.text)
-        if outcome.exit_code:
-            raise SystemExit(outcome.exit_code)
 
-    return wrapper  # type: ignore[return-value]
+def _require_current_schema() -> None:
+    revision = database_revision()
+    if revision != head_revision():
+        fail("schema_behind", schema_behind_message(revision))
+
+
+def _roll_back_quietly() -> None:
+    try:
+        db.session.rollback()
+    except DATABASE_UNAVAILABLE:
+        pass  # the connection is gone; there is nothing left to undo
+
+
+def operator_command(command: F | None = None, *, needs_current_schema: bool = True) -> Any:
+    """Adds --json, commits on success, rolls back and reports one line on a known failure.
+
+    Before the command, the schema must be current (except for `db upgrade`, which makes it so):
+    a command on an older schema would fail halfway with an SQL error instead.
+    """
+
+    def decorate(command: F) -> F:
+        @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+        @functools.wraps(command)
+        def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
+            try:
+                if needs_current_schema:
+                    _require_current_schema()
+                outcome: Outcome = command(*args, **kwargs)
+                db.session.commit()
+            except (OperatorError, DomainError, KeyringError) as error:
+                db.session.rollback()
+                fail(_error_code(error), str(error))
+            except DATABASE_UNAVAILABLE as error:
+                _roll_back_quietly()
+                fail("database_unavailable", unreachable_message(runtime().settings.database_url, error))
+            if as_json:
+                click.echo(json.dumps(outcome.data, ensure_ascii=False, default=str))
+            else:
+                click.echo(outcome.text)
+            if outcome.exit_code:
+                raise SystemExit(outcome.exit_code)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(command) if command is not None else decorate
 
 
 def operator_option(command: F) -> F:

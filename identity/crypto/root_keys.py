@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,37 +69,78 @@ def parse_root_key_file(text: str) -> RootKeys:
     return RootKeys(tuple(keys))
 
 
+# Group and other permission bits: a root key file open to anyone but its owner is refused,
+# as ssh refuses a private key others can read.
+OPEN_TO_OTHERS = 0o077
+
+
 def load_root_keys(path: Path) -> RootKeys:
     try:
-        return parse_root_key_file(path.read_text(encoding="ascii"))
+        mode = path.stat().st_mode
     except FileNotFoundError:
         raise KeyringError(f"root key file {path} does not exist") from None
+    if mode & OPEN_TO_OTHERS:
+        raise KeyringError(f"root key file {path} is open to group or others (mode {stat.S_IMODE(mode):04o}); "
+                           f"run `chmod 600 {path}`")
+    return parse_root_key_file(path.read_text(encoding="ascii"))
 
 
-def write_key_file_atomically(path: Path, keys: list[bytes]) -> None:
-    """Replace the file in one rename, created 0600, so no reader ever sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = "".join(base64.b64encode(k).decode("ascii") + "\n" for k in keys)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".root.keys.")
+def _key_file_body(keys: list[bytes]) -> str:
+    return "".join(base64.b64encode(k).decode("ascii") + "\n" for k in keys)
+
+
+def _write_private_temp_file(folder: Path, body: str) -> str:
+    """A new file beside the target, 0600 from its creation, its content on disk before it is named."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".root.keys.")
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(body)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename or link durable: without it a power cut may forget the new name, while the
+    database already holds a keyring re-encrypted under the key that name points to."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_key_file_atomically(path: Path, keys: list[bytes]) -> None:
+    """Replace the file in one rename, created 0600, so no reader ever sees half a file and a
+    power cut leaves either the old file or the new one, both complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_private_temp_file(path.parent, _key_file_body(keys))
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
 
 
 def generate_root_key_file(path: Path) -> RootKeys:
-    """Create a development root key file where none exists (refuses to overwrite one)."""
+    """Create a development root key file where none exists (FileExistsError if one does).
+
+    Written like a rotation's file (0600, fsynced, then named), but named with link(), which
+    refuses an existing name: two processes starting at once cannot replace each other's key.
+    """
     key = new_key()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(base64.b64encode(key).decode("ascii") + "\n")
+    tmp = _write_private_temp_file(path.parent, _key_file_body([key]))
+    try:
+        os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    _fsync_folder(path.parent)
     return RootKeys((key,))
 
 

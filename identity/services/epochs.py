@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exc, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,13 @@ class EpochReader:
         except self._errors:
             self._discard()
             self._engine.dispose()
+        try:
             return self._read()
+        except self._errors as error:
+            self._discard()
+            # Raised as the engine would raise it, so callers see one kind of database failure
+            # (the API answers it with 503) whichever path met it first.
+            raise exc.DBAPIError.instance(_READ, None, error, Exception, hide_parameters=True) from error
 
     def _read(self) -> Epochs:
         cursor = self._connection().cursor()

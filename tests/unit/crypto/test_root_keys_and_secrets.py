@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import stat
 
 import pytest
@@ -50,7 +51,19 @@ def test_malformed_root_key_files_are_refused(text, message):
 def test_comments_and_blank_lines_are_ignored(tmp_path):
     path = tmp_path / "k"
     path.write_text("# newest first\n\n" + line(bytes(32)))
+    path.chmod(0o600)
     assert len(load_root_keys(path).keys) == 1
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o644])
+def test_a_root_key_file_open_to_group_or_others_is_refused(tmp_path, mode):
+    path = tmp_path / "k"
+    generate_root_key_file(path)
+    path.chmod(mode)
+    with pytest.raises(KeyringError, match=f"chmod 600 {path}"):
+        load_root_keys(path)
+    with pytest.raises(KeyringError, match="open to group or others"):
+        prepend_root_key(path)  # a rotation does not spread an exposed file either
 
 
 def test_generate_refuses_to_overwrite(tmp_path):
@@ -75,3 +88,38 @@ def test_argon2id_hashes_verify_only_the_right_secret():
     assert stored.startswith("$argon2id$")
     assert hasher.verify(stored, "right") and not hasher.verify(stored, "wrong")
     assert not hasher.verify("garbage", "right")
+
+
+def record_disk_steps(monkeypatch):
+    """The order of fsyncs and namings, as a power cut would see them."""
+    steps: list[str] = []
+    real_fsync, real_replace, real_link = os.fsync, os.replace, os.link
+
+    def fsync(fd):
+        steps.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        steps.append("name")
+        real_replace(src, dst)
+
+    def link(src, dst):
+        steps.append("name")
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "link", link)
+    return steps
+
+
+def test_a_key_file_is_on_disk_before_it_is_named_and_its_name_before_the_write_returns(tmp_path, monkeypatch):
+    path = tmp_path / "root.keys"
+    steps = record_disk_steps(monkeypatch)
+    generate_root_key_file(path)
+    assert steps == ["fsync file", "name", "fsync folder"]
+    steps.clear()
+    prepend_root_key(path)  # what `keys rotate root` writes before re-encrypting the keyring
+    assert steps == ["fsync file", "name", "fsync folder"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root.keys"]  # no temporary file left behind
