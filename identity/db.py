@@ -124,6 +124,8 @@ def make_private(database: str) -> None:
         return
     except FileExistsError:
         pass
+    except OSError:
+        return  # e.g. its folder is missing or not a folder: SQLite's own open reports it (as unavailable)
     for path in (database, f"{database}-wal", f"{database}-shm"):
         try:
             if stat.S_IMODE(os.stat(path).st_mode) & 0o077:

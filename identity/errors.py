@@ -109,6 +109,8 @@ class Conflict(DomainError):
 class OperatorError(Exception):
     """A failure of an admin command, reported to the operator as one line."""
 
+    code = "command_failed"  # what `--json` reports as error.code; subclasses name their reason
+
 
 class KeyringError(Exception):
     """The keyring cannot be loaded or used (missing root key, unknown key version)."""

@@ -54,6 +54,8 @@ def _error_code(error: Exception) -> str:
         return error.code
     if isinstance(error, KeyringError):
         return "keys_unavailable"
+    if isinstance(error, OperatorError):
+        return error.code
     return "command_failed"
 
 

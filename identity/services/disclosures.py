@@ -142,6 +142,8 @@ def parse_recipient_key(raw: str) -> PublicKey:
 class NothingToReveal(OperatorError):
     """The identity behind the pseudonym has been erased: the refusal itself is audited."""
 
+    code = "identity_erased"
+
 
 @dataclass(frozen=True)
 class Revealed:

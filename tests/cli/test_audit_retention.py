@@ -174,7 +174,7 @@ def test_the_purge_refuses_to_re_sign_over_a_broken_chain(app, client, runner, a
     clock.advance(days=401)
     result = admin(runner, "purge", "--json")
     assert result.exit_code == 1
-    assert "event 2 was altered" in json.loads(result.stdout)["error"]
+    assert "event 2 was altered" in json.loads(result.stdout)["error"]["message"]
     assert audit_events(app)[0].seq == 1  # nothing purged, so the alteration stays visible
     assert len([e for e in audit_events(app) if e.occurred_at < clock.now() - timedelta(days=400)]) == before
     code, report = _verify(runner)

@@ -122,8 +122,9 @@ def test_a_disclosure_of_an_erased_identity_says_so_and_reveals_nothing(app, cli
     result = admin(runner, "disclosures", "reveal", disclosure, "--recipient-key", str(key_file), "--json",
                    operator="bob")
     assert result.exit_code == 1
-    assert json.loads(result.stdout) == {"error": f"the identity behind disclosure request {disclosure} has been "
-                                                  "erased; nothing was revealed"}
+    assert json.loads(result.stdout)["error"] == {
+        "code": "identity_erased",
+        "message": f"the identity behind disclosure request {disclosure} has been erased; nothing was revealed"}
     assert "sealed_box" not in result.output
     refused = [e for e in audit_events(app) if e.action == "disclosure.reveal_refused"]
     assert [(e.subject, json.loads(e.details)["reason"]) for e in refused] == [(disclosure, "identity_erased")]
