@@ -7,12 +7,15 @@ with a message naming the variable, never later in a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from identity.verifiers import http_worst_case_seconds
 
 VERIFIER_KINDS = ("offline", "http")
 
@@ -45,6 +48,11 @@ class Settings:
     verifier_url: str | None = None
     verifier_timeout_seconds: float = 5.0
     verifier_retries: int = 2
+    verifier_max_concurrent: int = 8
+    verifier_failure_threshold: int = 5
+    verifier_cooldown_seconds: float = 30.0
+    # gunicorn's worker timeout: config/gunicorn.conf.py reads the same IDENTITY_TIMEOUT.
+    worker_timeout_seconds: float = 30.0
     redis_url: str | None = None
     rate_limit: str = "6000 per minute"
     argon2: Argon2Parameters = field(default_factory=Argon2Parameters)
@@ -69,7 +77,11 @@ class Settings:
             verifier=verifier,
             verifier_url=env.get("IDENTITY_VERIFIER_URL") or None,
             verifier_timeout_seconds=_number(env, "IDENTITY_VERIFIER_TIMEOUT", 5.0),
-            verifier_retries=int(_number(env, "IDENTITY_VERIFIER_RETRIES", 2)),
+            verifier_retries=_whole(env, "IDENTITY_VERIFIER_RETRIES", 2),
+            verifier_max_concurrent=_whole(env, "IDENTITY_VERIFIER_MAX_CONCURRENT", 8),
+            verifier_failure_threshold=_whole(env, "IDENTITY_VERIFIER_FAILURE_THRESHOLD", 5),
+            verifier_cooldown_seconds=_number(env, "IDENTITY_VERIFIER_COOLDOWN", 30.0),
+            worker_timeout_seconds=_whole(env, "IDENTITY_TIMEOUT", 30),
             redis_url=env.get("IDENTITY_REDIS_URL") or None,
             rate_limit=env.get("IDENTITY_RATE_LIMIT", "6000 per minute"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
@@ -83,14 +95,53 @@ class Settings:
             raise SettingsError(f"IDENTITY_VERIFIER must be one of {', '.join(VERIFIER_KINDS)}")
         if self.verifier == "http" and not self.verifier_url:
             raise SettingsError("IDENTITY_VERIFIER=http needs IDENTITY_VERIFIER_URL")
-        if self.verifier_url and urlparse(self.verifier_url).scheme not in ("http", "https"):
-            raise SettingsError("IDENTITY_VERIFIER_URL must be an http(s) URL")
+        if self.verifier_url and not _authority_url_allowed(self.verifier_url):
+            raise SettingsError("IDENTITY_VERIFIER_URL must be an https URL, or http to a loopback address "
+                                "(127.0.0.1, ::1, localhost)")
         if urlparse(self.issuer).scheme not in ("http", "https"):
             raise SettingsError("IDENTITY_ISSUER must be an http(s) URL")
         if self.verifier_timeout_seconds <= 0:
             raise SettingsError("IDENTITY_VERIFIER_TIMEOUT must be a positive number of seconds")
+        if self.verifier_max_concurrent < 1:
+            raise SettingsError("IDENTITY_VERIFIER_MAX_CONCURRENT must be at least 1")
+        if self.verifier_failure_threshold < 1:
+            raise SettingsError("IDENTITY_VERIFIER_FAILURE_THRESHOLD must be at least 1")
+        if self.verifier_cooldown_seconds <= 0:
+            raise SettingsError("IDENTITY_VERIFIER_COOLDOWN must be a positive number of seconds")
+        if self.worker_timeout_seconds <= 0:
+            raise SettingsError("IDENTITY_TIMEOUT must be a positive number of seconds")
+        if self.verifier == "http":
+            # A call that outlives the worker gets the worker killed mid-request: refuse the pair.
+            worst = http_worst_case_seconds(self.verifier_timeout_seconds, self.verifier_retries)
+            if worst >= self.worker_timeout_seconds:
+                raise SettingsError(
+                    f"IDENTITY_VERIFIER_TIMEOUT and IDENTITY_VERIFIER_RETRIES let one verification take up to "
+                    f"{worst:g} s, not below the worker timeout IDENTITY_TIMEOUT ({self.worker_timeout_seconds:g} s): "
+                    f"lower the first two or raise the last")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+
+def _authority_url_allowed(url: str) -> bool:
+    """https anywhere; plain http only to this machine, where nobody on the path can read it."""
+    parsed = urlparse(url)
+    if parsed.scheme == "https":
+        return bool(parsed.hostname)
+    if parsed.scheme != "http" or not parsed.hostname:
+        return False
+    if parsed.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parsed.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default)
+    if value != int(value):
+        raise SettingsError(f"{name} must be a whole number")
+    return int(value)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
