@@ -2,7 +2,8 @@
 
     python scripts/fuzz/seed.py BASE_URL API_KEY  ->  prints KEY=VALUE lines for the shell
 
-Without them every path with an id would only ever answer 404. One account is for
+Without them every path with an id would only ever answer 404. The sanction restricts group
+management only, so tokens can still be issued for the account. One account is for
 DELETE /v1/accounts/{pseudonym}, which closes it; the other stays open for the reads.
 """
 
@@ -31,7 +32,7 @@ def main(base: str, key: str) -> None:
             "consent": {"notice_version": "2026-01", "accepted_at": "2026-11-28T10:00:00Z"}})
         pseudonyms.append(account["pseudonym"])
     sanction = post(base, key, "/v1/sanctions", {
-        "pseudonym": pseudonyms[0], "kind": "posting_ban", "reason_code": "spam", "evidence_ref": "fuzz-seed"})
+        "pseudonym": pseudonyms[0], "kind": "group_management_suspension", "reason_code": "spam", "evidence_ref": "fuzz-seed"})
     print(f"FUZZ_PSEUDONYM={pseudonyms[0]}")
     print(f"FUZZ_CLOSABLE_PSEUDONYM={pseudonyms[1]}")
     print(f"FUZZ_SANCTION_ID={sanction['id']}")
