@@ -52,7 +52,7 @@ class Settings:
     verifier_failure_threshold: int = 5
     verifier_cooldown_seconds: float = 30.0
     # gunicorn's worker timeout: config/gunicorn.conf.py reads the same IDENTITY_TIMEOUT.
-    worker_timeout_seconds: float = 30.0
+    worker_timeout_seconds: int = 30
     redis_url: str | None = None
     rate_limit: str = "6000 per minute"
     argon2: Argon2Parameters = field(default_factory=Argon2Parameters)
@@ -124,7 +124,11 @@ class Settings:
 
 def _authority_url_allowed(url: str) -> bool:
     """https anywhere; plain http only to this machine, where nobody on the path can read it."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises ValueError for a malformed host or port
+    except ValueError:
+        return False
     if parsed.scheme == "https":
         return bool(parsed.hostname)
     if parsed.scheme != "http" or not parsed.hostname:

@@ -57,6 +57,8 @@ def test_the_worker_timeout_is_the_one_gunicorn_uses(monkeypatch, tmp_path):
     "http://127.0.0.1.example/verify",
     "ftp://127.0.0.1/verify",
     "https:///verify",
+    "http://[::1/verify",
+    "http://127.0.0.1:99999/verify",
 ])
 def test_an_authority_url_that_could_be_read_on_the_way_stops_start_up(url):
     with pytest.raises(SettingsError, match="IDENTITY_VERIFIER_URL"):
