@@ -15,6 +15,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -26,6 +27,16 @@ HTTP_LATENCY = Histogram("identity_http_request_duration_seconds", "Time to answ
                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 REGISTRATIONS = Counter("identity_registrations_total", "Registration outcomes", ["outcome"])
 TOKENS = Counter("identity_tokens_total", "Token operations", ["operation", "outcome"])
+# One circuit per worker: "livemax" shows the worst state among the live workers.
+VERIFIER_CIRCUIT_STATE = Gauge("identity_verifier_circuit_state",
+                               "Verification authority circuit: 0 closed, 1 half-open (probing), 2 open",
+                               multiprocess_mode="livemax")
+VERIFIER_REFUSED = Counter("identity_verifier_refused_total",
+                           "Verifications answered 503 without asking the authority", ["reason"])
+
+
+def circuit_state_value(state: str) -> int:
+    return {"closed": 0, "half_open": 1, "open": 2}[state]
 
 
 # Anyone can send any method name; an unbounded label would grow a series per invention.

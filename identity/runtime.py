@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
 from identity.errors import KeyringError
+from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value
 from identity.services.authentication import ApiKeyAuthenticator
 from identity.services.keyring import KeyringCache
 from identity.settings import Settings, SettingsError
-from identity.verifiers import Verifier, build_verifier
+from identity.verifiers import GuardedVerifier, OfflineVerifier, Verifier, build_verifier
 
 log = logging.getLogger("identity")
 
@@ -80,6 +81,22 @@ def build_runtime(settings: Settings) -> Runtime:
                                    reload_root_keys=lambda: load_root_keys(settings.root_key_file)),
         hasher=hasher,
         authenticator=ApiKeyAuthenticator(hasher),
-        verifier=build_verifier(settings.verifier, url=settings.verifier_url,
-                                timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries),
+        verifier=build_guarded_verifier(settings),
+    )
+
+
+def build_guarded_verifier(settings: Settings) -> Verifier:
+    """The configured verifier; one that asks an authority is bounded and behind a circuit breaker."""
+    verifier = build_verifier(settings.verifier, url=settings.verifier_url,
+                              timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries)
+    if isinstance(verifier, OfflineVerifier):
+        return verifier
+    VERIFIER_CIRCUIT_STATE.set(0)
+    return GuardedVerifier(
+        verifier,
+        max_concurrent=settings.verifier_max_concurrent,
+        failure_threshold=settings.verifier_failure_threshold,
+        cooldown_seconds=settings.verifier_cooldown_seconds,
+        on_state=lambda state: VERIFIER_CIRCUIT_STATE.set(circuit_state_value(state)),
+        on_refused=lambda reason: VERIFIER_REFUSED.labels(reason=reason).inc(),
     )

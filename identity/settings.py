@@ -7,6 +7,8 @@ with a message naming the variable, never later in a request.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ from urllib.parse import urlparse
 from limits import parse_many
 
 from identity.rates import parse_rate
+from identity.verifiers import http_worst_case_seconds
 
 VERIFIER_KINDS = ("offline", "http")
 # The Cybersecurity Law (art. 21) asks for network logs kept at least six months: no setting may
@@ -52,6 +55,11 @@ class Settings:
     verifier_url: str | None = None
     verifier_timeout_seconds: float = 5.0
     verifier_retries: int = 2
+    verifier_max_concurrent: int = 8
+    verifier_failure_threshold: int = 5
+    verifier_cooldown_seconds: float = 30.0
+    # gunicorn's worker timeout: config/gunicorn.conf.py reads the same IDENTITY_TIMEOUT.
+    worker_timeout_seconds: int = 30
     redis_url: str | None = None
     rate_limit: str = "6000 per minute"
     auth_failure_limit: str = "30 per minute"
@@ -82,14 +90,18 @@ class Settings:
             verifier=verifier,
             verifier_url=env.get("IDENTITY_VERIFIER_URL") or None,
             verifier_timeout_seconds=_number(env, "IDENTITY_VERIFIER_TIMEOUT", 5.0),
-            verifier_retries=int(_number(env, "IDENTITY_VERIFIER_RETRIES", 2)),
+            verifier_retries=_whole(env, "IDENTITY_VERIFIER_RETRIES", 2),
+            verifier_max_concurrent=_whole(env, "IDENTITY_VERIFIER_MAX_CONCURRENT", 8),
+            verifier_failure_threshold=_whole(env, "IDENTITY_VERIFIER_FAILURE_THRESHOLD", 5),
+            verifier_cooldown_seconds=_number(env, "IDENTITY_VERIFIER_COOLDOWN", 30.0),
+            worker_timeout_seconds=_whole(env, "IDENTITY_TIMEOUT", 30),
             redis_url=env.get("IDENTITY_REDIS_URL") or None,
             rate_limit=env.get("IDENTITY_RATE_LIMIT", "6000 per minute"),
             auth_failure_limit=env.get("IDENTITY_AUTH_FAILURE_LIMIT", "30 per minute"),
-            trusted_proxies=_count(env, "IDENTITY_TRUSTED_PROXIES"),
+            trusted_proxies=_whole(env, "IDENTITY_TRUSTED_PROXIES", 0),
             mismatch_limit=env.get("IDENTITY_MISMATCH_LIMIT", "100 per hour"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
-            audit_retention_days=_whole_number(env, "IDENTITY_AUDIT_RETENTION_DAYS", 400),
+            audit_retention_days=_whole(env, "IDENTITY_AUDIT_RETENTION_DAYS", 400),
         )
         settings = replace(settings, **overrides)
         settings.validate()
@@ -106,8 +118,9 @@ class Settings:
             raise SettingsError(f"IDENTITY_VERIFIER must be one of {', '.join(VERIFIER_KINDS)}")
         if self.verifier == "http" and not self.verifier_url:
             raise SettingsError("IDENTITY_VERIFIER=http needs IDENTITY_VERIFIER_URL")
-        if self.verifier_url and urlparse(self.verifier_url).scheme not in ("http", "https"):
-            raise SettingsError("IDENTITY_VERIFIER_URL must be an http(s) URL")
+        if self.verifier_url and not _authority_url_allowed(self.verifier_url):
+            raise SettingsError("IDENTITY_VERIFIER_URL must be an https URL, or http to a loopback address "
+                                "(127.0.0.1, ::1, localhost)")
         if urlparse(self.issuer).scheme not in ("http", "https"):
             raise SettingsError("IDENTITY_ISSUER must be an http(s) URL")
         if self.verifier_timeout_seconds <= 0:
@@ -125,6 +138,22 @@ class Settings:
             parse_rate(self.mismatch_limit)
         except ValueError as error:
             raise SettingsError(f"IDENTITY_MISMATCH_LIMIT: {error}") from None
+        if self.verifier_max_concurrent < 1:
+            raise SettingsError("IDENTITY_VERIFIER_MAX_CONCURRENT must be at least 1")
+        if self.verifier_failure_threshold < 1:
+            raise SettingsError("IDENTITY_VERIFIER_FAILURE_THRESHOLD must be at least 1")
+        if self.verifier_cooldown_seconds <= 0:
+            raise SettingsError("IDENTITY_VERIFIER_COOLDOWN must be a positive number of seconds")
+        if self.worker_timeout_seconds <= 0:
+            raise SettingsError("IDENTITY_TIMEOUT must be a positive number of seconds")
+        if self.verifier == "http":
+            # A call that outlives the worker gets the worker killed mid-request: refuse the pair.
+            worst = http_worst_case_seconds(self.verifier_timeout_seconds, self.verifier_retries)
+            if worst >= self.worker_timeout_seconds:
+                raise SettingsError(
+                    f"IDENTITY_VERIFIER_TIMEOUT and IDENTITY_VERIFIER_RETRIES let one verification take up to "
+                    f"{worst:g} s, not below the worker timeout IDENTITY_TIMEOUT ({self.worker_timeout_seconds:g} s): "
+                    f"lower the first two or raise the last")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS:
@@ -132,15 +161,40 @@ class Settings:
                                 "(the law asks for six months of logs)")
 
 
-def _count(env: Mapping[str, str], name: str) -> int:
-    raw = env.get(name) or "0"
-    if not raw.isdigit():
-        raise SettingsError(f"{name} must be a whole number, 0 or more")
-    return int(raw)
-
-
 def embedded_database_url(instance: Path) -> str:
     return f"sqlite:///{instance / 'identity.sqlite3'}"
+
+
+def _authority_url_allowed(url: str) -> bool:
+    """https anywhere; plain http only to this machine, where nobody on the path can read it."""
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises ValueError for a malformed host or port
+    except ValueError:
+        return False
+    if parsed.scheme == "https":
+        return bool(parsed.hostname)
+    if parsed.scheme != "http" or not parsed.hostname:
+        return False
+    if parsed.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parsed.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
@@ -151,16 +205,9 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number")
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
     return value
 
-
-def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number") from None

@@ -8,6 +8,7 @@ from flask_smorest import Api
 from identity.api import accounts, health, registrations, sanctions, tokens
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
+from identity.api.openapi import ProblemContentPlugin
 from identity.api.problems import problem, register_error_handlers, service_unavailable
 from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
@@ -36,7 +37,8 @@ class IdentityApi(Api):
 def init_api(app: Flask) -> Api:
     api = IdentityApi(app, spec_kwargs={"info": {"description": (
         "Real names in the back end, pseudonyms in the front end. Platforms register people "
-        "under verified real names and receive only a per-platform pseudonym.")}})
+        "under verified real names and receive only a per-platform pseudonym.")},
+        "extra_plugins": [ProblemContentPlugin()]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "An API key issued by an operator"})
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp):

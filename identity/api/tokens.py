@@ -126,7 +126,8 @@ def issue_token() -> Any:
         TOKENS.labels(operation="issue", outcome=error.code).inc()
         raise
     TOKENS.labels(operation="issue", outcome="issued").inc()
-    body = {"token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at, "jti": issued.jti}
+    body = {"token": issued.token, "token_type": "Bearer",  # the RFC 6749 token type, not a secret # nosec B105
+            "expires_at": issued.expires_at, "jti": issued.jti}
     return json_response(_ISSUED, body, 201, NO_STORE)
 
 

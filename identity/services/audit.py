@@ -56,7 +56,7 @@ _EVENT_COLUMNS = ("seq", "occurred_at", "actor", "action", "subject", "details",
 # PostgreSQL takes both writes in one statement (a data-modifying CTE), one round trip fewer on
 # every state-changing request; SQLite has no such CTE, and no round trips to save.
 _APPEND_IN_ONE = text(
-    f"WITH appended AS (INSERT INTO audit_events ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608 - fixed names
+    f"WITH appended AS (INSERT INTO audit_events ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608 - fixed names # nosec B608
     f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})) "
     "UPDATE audit_chain_head SET seq = :seq, mac = :mac WHERE id = 1"
 ).bindparams(*(bindparam(c, type_=_EVENTS.c[c].type) for c in _EVENT_COLUMNS))

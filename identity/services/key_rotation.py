@@ -146,7 +146,7 @@ def _update_sql(session: Session, kind: str) -> str:
     # Column names come from the fixed `_KINDS` table, never from input; values are all bound.
     assignments = f"{spec.value_column} = {mark}, {spec.version_column} = {mark}"
     compare_and_set = f"{where} = {mark} AND {spec.value_column} = {mark}"
-    return f"UPDATE persons SET {assignments} WHERE {compare_and_set}"  # noqa: S608
+    return f"UPDATE persons SET {assignments} WHERE {compare_and_set}"  # noqa: S608 - fixed names # nosec B608
 
 
 # --- Progress --------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def _unnest_sql(kind: str) -> str:
     spec = _KINDS[kind]
     value, version = spec.value_column, spec.version_column
     # Column names come from the fixed `_KINDS` table, never from input; values are all bound.
-    return (f"UPDATE persons AS p SET {value} = v.new, {version} = %s "  # noqa: S608
+    return (f"UPDATE persons AS p SET {value} = v.new, {version} = %s "  # noqa: S608 - fixed names # nosec B608
             f"FROM unnest(%b::uuid[], %b::bytea[], %b::bytea[]) AS v(id, old, new) "
             f"WHERE p.id = v.id AND p.{value} = v.old")
 

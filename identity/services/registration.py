@@ -187,7 +187,7 @@ def _insert_ignoring_conflicts(table: Table, columns: tuple[str, ...]) -> Textua
     typed = [bindparam(c, type_=table.c[c].type) for c in columns]  # KeyError for anything not a column
     # Identifiers come from the table definition only; every value is a bound parameter.
     names, slots = ", ".join(columns), ", ".join(":" + c for c in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({slots}) ON CONFLICT DO NOTHING RETURNING {pk.name}"  # noqa: S608
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({slots}) ON CONFLICT DO NOTHING RETURNING {pk.name}"  # noqa: S608 - table names # nosec B608
     return text(sql).bindparams(*typed).columns(pk)
 
 

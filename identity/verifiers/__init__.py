@@ -20,14 +20,18 @@ from identity.verifiers.base import (
     Verifier,
     utc_now,
 )
-from identity.verifiers.http import HttpVerifier
+from identity.verifiers.guard import CircuitState, GuardedVerifier
+from identity.verifiers.http import DEFAULT_BACKOFF, HttpVerifier
+from identity.verifiers.http import worst_case_seconds as _worst_case_seconds
 from identity.verifiers.offline import OfflineVerifier
 
 __all__ = [
     "AUTHORITY_VERIFIED",
     "DOCUMENT_CHECKED",
     "VERIFIER_KINDS",
+    "CircuitState",
     "Clock",
+    "GuardedVerifier",
     "HttpVerifier",
     "OfflineVerifier",
     "Verification",
@@ -35,12 +39,18 @@ __all__ = [
     "VerificationMethod",
     "Verifier",
     "build_verifier",
+    "http_worst_case_seconds",
 ]
 
 VERIFIER_KINDS = ("offline", "http")
 
 #: The connection timeout never exceeds this, whatever the (read) timeout is.
 _MAX_CONNECT_TIMEOUT = 2.0
+
+
+def http_worst_case_seconds(timeout: float, retries: int) -> float:
+    """The longest one call of `build_verifier("http", timeout=..., retries=...)` can take."""
+    return _worst_case_seconds(min(_MAX_CONNECT_TIMEOUT, timeout), timeout, retries, DEFAULT_BACKOFF)
 
 
 def build_verifier(

@@ -26,8 +26,10 @@ one call is bounded by::
     (retries + 1) * (connect_timeout + read_timeout) + backoff * (2 ** retries - 1)
 
 which is 3 * (2.0 + 5.0) + 0.2 * 3 = 21.6 seconds with the defaults, under gunicorn's
-default 30 second worker timeout. Keep it below whatever timeout sits in front of the
-service. The service answers the client 503 with Retry-After after that, never hangs.
+default 30 second worker timeout; start-up refuses settings whose bound reaches the worker
+timeout (`IDENTITY_TIMEOUT`). The service answers the client 503 with Retry-After after
+that, never hangs. `identity.verifiers.guard` bounds how many such calls a process makes at
+once and stops calling an authority that keeps failing.
 
 Privacy. The real name and the document number are only ever in the request body. They
 are never logged (a log line carries the outcome, the HTTP status, the attempt count and
@@ -71,6 +73,7 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "HttpVerifier",
     "parse_retry_after",
+    "worst_case_seconds",
 ]
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,8 @@ DEFAULT_RETRY_AFTER: Final = 30
 MAX_RETRY_AFTER: Final = 300
 #: A yes/no answer is a few bytes; anything bigger than this is not an answer.
 MAX_ANSWER_BYTES: Final = 16 * 1024
+#: Seconds before the first retry; each later one waits twice as long as the one before.
+DEFAULT_BACKOFF: Final = 0.2
 #: Connections kept per authority host; more concurrent calls open (and drop) extra ones.
 POOL_MAXSIZE: Final = 16
 
@@ -107,6 +112,11 @@ _BUSY = "The identity verification authority is busy. Try again later."
 _FAILED = "The identity verification authority failed to answer. Try again later."
 _GARBLED = "The identity verification authority gave an answer that could not be understood."
 _NOT_AVAILABLE = "Identity verification is not available at the moment."
+
+
+def worst_case_seconds(connect_timeout: float, read_timeout: float, retries: int, backoff: float) -> float:
+    """The longest one `verify()` can take: the bound from the module docstring."""
+    return (retries + 1) * (connect_timeout + read_timeout) + backoff * (2.0**retries - 1)
 
 
 def parse_retry_after(value: str | None, *, default: int = DEFAULT_RETRY_AFTER) -> int:
@@ -139,7 +149,7 @@ class HttpVerifier:
         connect_timeout: float = 2.0,
         read_timeout: float = 5.0,
         retries: int = 2,
-        backoff: float = 0.2,
+        backoff: float = DEFAULT_BACKOFF,
         clock: Clock = utc_now,
         pool: urllib3.PoolManager | None = None,
     ) -> None:
@@ -178,8 +188,7 @@ class HttpVerifier:
 
     def worst_case_seconds(self) -> float:
         """The bound from the module docstring for this instance's settings."""
-        per_attempt = self._connect_timeout + self._read_timeout
-        return self.max_attempts * per_attempt + self._backoff * (2.0**self._retries - 1)
+        return worst_case_seconds(self._connect_timeout, self._read_timeout, self._retries, self._backoff)
 
     def close(self) -> None:
         if self._owns_pool:
