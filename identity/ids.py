@@ -36,3 +36,7 @@ def new_sanction_id() -> str:
 
 def new_key_id() -> str:
     return random_id("key_")
+
+
+def new_group_id() -> str:
+    return random_id("grp_")

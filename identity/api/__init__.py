@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_smorest import Api
 
-from identity.api import accounts, health, registrations, sanctions, tokens
+from identity.api import accounts, groups, health, registrations, sanctions, tokens
 from identity.api.problems import problem, register_error_handlers
 from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
@@ -35,7 +35,7 @@ def init_api(app: Flask) -> Api:
         "under verified real names and receive only a per-platform pseudonym.")}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "An API key issued by an operator"})
-    for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp):
+    for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp, groups.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.extensions["identity_api"] = api

@@ -20,7 +20,7 @@ from identity.services import audit, epochs
 
 SCOPES = (
     "registrations:write", "accounts:read", "accounts:write", "tokens:issue", "tokens:introspect",
-    "sanctions:read", "sanctions:write",
+    "sanctions:read", "sanctions:write", "groups:read", "groups:write",
 )
 PHONE_POLICIES = ("forbidden", "optional", "required")
 OPERATOR = "operator:cli"
@@ -31,9 +31,29 @@ class PlatformPolicy:
     min_age: int | None = None
     max_accounts_per_person: int = 1
     phone: str = "forbidden"
+    # Groups and their founders' credit (docs/groups.md).
+    max_groups_per_person: int = 10
+    min_credit_to_found: int = 60
+    credit_penalty: int = 20
+    credit_penalty_days: int = 365
+    suspension_days: int = 180
+    blacklist_below: int = 40
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _WholeNumber(fields.Integer):
+    """A JSON integer only: not "10", not 10.5, not true (which Python counts as 1)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        result: int = super()._deserialize(value, attr, data, **kwargs)
+        return result
 
 
 class PolicySchema(Schema):
@@ -43,6 +63,13 @@ class PolicySchema(Schema):
     min_age = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=150))
     max_accounts_per_person = fields.Integer(validate=validate.Range(min=1, max=100))
     phone = fields.String(validate=validate.OneOf(PHONE_POLICIES))
+    max_groups_per_person = _WholeNumber(validate=validate.Range(min=1, max=100_000))
+    # Scores run from 0 to 100; a threshold of 0 never refuses (no score is under 0).
+    min_credit_to_found = _WholeNumber(validate=validate.Range(min=0, max=100))
+    credit_penalty = _WholeNumber(validate=validate.Range(min=0, max=100))
+    credit_penalty_days = _WholeNumber(validate=validate.Range(min=1, max=3650))
+    suspension_days = _WholeNumber(validate=validate.Range(min=1, max=3650))
+    blacklist_below = _WholeNumber(validate=validate.Range(min=0, max=100))
 
 
 def parse_policy(data: Any) -> PlatformPolicy:

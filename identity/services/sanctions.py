@@ -27,9 +27,9 @@ from identity.clock import rfc3339
 from identity.crypto.keyring import Keyring
 from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
-from identity.models import Account, Person, Sanction
+from identity.models import Account, CreditPenalty, Person, Sanction
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import audit, epochs, ownership, vault
+from identity.services import audit, credit, epochs, ownership, vault
 from identity.services.authentication import Principal
 from identity.services.platforms import OPERATOR
 
@@ -86,6 +86,7 @@ class Filing:
     reason_code: str
     evidence_ref: str
     expires_at: datetime | None
+    group_id: str | None = None  # set when a group's closure files it
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     this platform, all of their accounts there, at once.
 
     A closed account may be sanctioned while the person is still recognisable (they hold another
-    account, or an earlier sanction keeps a trace): that is how a platform that closed an account
+    account, or an earlier sanction or credit penalty keeps a trace): that is how a platform that closed an account
     for illegal content keeps the person from coming back. Once the identity is erased there is
     nobody left to bind, and the filing is refused (410 `identity_erased`); file before closing.
     """
@@ -132,7 +133,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     sanction = Sanction(id=new_sanction_id(), platform_id=principal.platform_id, person_id=person.id,
                         account_id=account.id, kind=filing.kind, reason_code=filing.reason_code,
                         evidence_ref=filing.evidence_ref, scope="platform", created_at=now,
-                        expires_at=filing.expires_at)
+                        expires_at=filing.expires_at, group_id=filing.group_id)
     session.add(sanction)
     session.flush()
     epochs.bump(session, "access")
@@ -222,11 +223,12 @@ def has_open_account(session: Session, person_id: uuid.UUID) -> bool:
 
 def settle_person(session: Session, person: Person, now: datetime) -> str:
     """After a person's accounts or sanctions changed: keep everything while they hold an open
-    account; else keep a trace while any sanction is active; else erase. Returns the new state."""
+    account; else keep a trace while any sanction is active or any credit penalty counts (so a
+    new registration does not reset the score); else erase. Returns the new state."""
     person = _locked(session, person)
     if person.state == PERSON_ERASED or has_open_account(session, person.id):
         return person.state
-    if has_active_sanction(session, person.id, now):
+    if has_active_sanction(session, person.id, now) or credit.has_counting_penalty(session, person.id, now):
         if person.state == PERSON_ACTIVE:
             vault.reduce_to_trace(person)
             person.state = PERSON_TRACE
@@ -244,7 +246,8 @@ class PurgeBatch:
 
 
 def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, batch: int = 500) -> PurgeBatch:
-    """Erase one batch of traces whose sanctions have all ended.
+    """Erase one batch of traces whose sanctions have all ended and whose credit penalties no
+    longer count.
 
     Nothing depends on this running (an ended sanction stops refusing at once, by the clock);
     it bounds how long a trace outlives its sanctions. Erased people drop out of the query, so
@@ -252,7 +255,8 @@ def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, b
     interrupted run stopped. A trace revived or sanctioned again meanwhile is left alone.
     """
     active = exists().where(Sanction.person_id == Person.id, _is_active(now))
-    people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active)
+    counting = exists().where(CreditPenalty.person_id == Person.id, CreditPenalty.expires_at > now)
+    people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active, ~counting)
                              .order_by(Person.id).limit(batch)).all()
     erased = sum(settle_person(session, person, now) == PERSON_ERASED for person in people)
     if people:
