@@ -78,12 +78,14 @@ def create(session: Session, keyring: Keyring, principal: Principal, founder: st
     person's credit score here is under `min_credit_to_found`, or they already founded
     `max_groups_per_person` open groups here through any of their accounts.
     """
-    account = ownership.own_account(session, principal.platform_id, founder)
+    # Account, then person, as everywhere. The person's lock orders two foundings by the same
+    # person (from two of their accounts): the second counts the first's group. The account's is
+    # taken first because the group's foreign key share-locks it on PostgreSQL anyway, and taking
+    # it after the person's could deadlock with a closure (which holds accounts, then persons).
+    account = ownership.own_account(session, principal.platform_id, founder, for_update=True)
     if account.status == ACCOUNT_CLOSED:
         raise _refuse(Refusal.CLOSED)
     person = account.person
-    # The person's row lock orders two foundings by the same person (from two of their accounts):
-    # the second counts the first's group. Lock order as everywhere: account, then person.
     session.refresh(person, with_for_update=True)
     policy = principal.policy
     active = sanctions.active_on_platform(session, person.id, principal.platform_id, now)
