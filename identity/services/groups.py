@@ -85,8 +85,8 @@ def create(session: Session, keyring: Keyring, principal: Principal, founder: st
     account = ownership.own_account(session, principal.platform_id, founder, for_update=True)
     if account.status == ACCOUNT_CLOSED:
         raise _refuse(Refusal.CLOSED)
-    person = account.person
-    session.refresh(person, with_for_update=True)
+    person = session.get(Person, account.person_id, with_for_update=True, populate_existing=True)
+    assert person is not None
     policy = principal.policy
     active = sanctions.active_on_platform(session, person.id, principal.platform_id, now)
     if "group:create" not in sanctions.permissions_after(active):
