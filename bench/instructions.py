@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("floor", "register", "account_read", "token_issue", "introspect", "group_create", "group_close")
+# Not a group closure: it files sanctions, whose lazy loads under `populate_existing` call
+# functools.reduce in every request (see below), so its count cannot be isolated this way.
+SCENARIOS = ("floor", "register", "account_read", "token_issue", "introspect", "group_create")
 WARMUP = 50  # unmeasured: caches filled, statements compiled
 WATCHED = 10  # unmeasured too: warm requests, watched for functools.reduce (see above)
 
@@ -77,20 +79,6 @@ def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]]
     if scenario == "group_create":
         return [build(path="/v1/groups", method="POST", json={"founder": pseudonym}, headers=auth)
                 for _ in range(count)], "201 CREATED"
-    if scenario == "group_close":
-        # Each closure closes another group, founded by one of 20 people with one manager beforehand
-        # (not measured).
-        manager = client.post("/v1/registrations", json=registration(person_number(9, 0)),
-                              headers=auth).get_json()["pseudonym"]
-        founders = [client.post("/v1/registrations", json=registration(person_number(10, n)),
-                                headers=auth).get_json()["pseudonym"] for n in range(20)]
-        groups = [client.post("/v1/groups", json={"founder": founders[n % 20]}, headers=auth).get_json()["id"]
-                  for n in range(count)]
-        for group_id in groups:
-            client.post(f"/v1/groups/{group_id}/managers", json={"pseudonym": manager}, headers=auth)
-        return [build(path=f"/v1/groups/{group_id}/closure", method="POST",
-                      json={"reason_code": "illegal_content", "evidence_ref": "bench"}, headers=auth)
-                for group_id in groups], "200 OK"
     if scenario == "token_issue":
         return [build(path="/v1/tokens", method="POST", json={"pseudonym": pseudonym}, headers=auth)
                 for _ in range(count)], "201 CREATED"

@@ -212,16 +212,18 @@ def close(session: Session, keyring: Keyring, principal: Principal, group_id: st
     parties = list(session.scalars(
         select(Account).where(Account.pseudonym.in_([outcome.view.founder, *outcome.view.managers]))
         .order_by(Account.id).with_for_update().execution_options(populate_existing=True)))
-    for person in sorted({a.person_id: a.person for a in parties}.values(), key=lambda p: p.id):
-        session.refresh(person, with_for_update=True)
+    persons = {person_id: session.get(Person, person_id, with_for_update=True, populate_existing=True)
+               for person_id in sorted({a.person_id for a in parties})}
     founder = next(a for a in parties if a.id == group.founder_account_id)
+    founder_person = persons[founder.person_id]
+    founder_bound = founder_person is not None and founder_person.state != PERSON_ERASED
 
     def file(account: Account, kind: str, expires_at: datetime) -> None:
         outcome.sanctions.append(sanctions.file(session, keyring, principal, sanctions.Filing(
             pseudonym=account.pseudonym, kind=kind, reason_code=closure.reason_code,
             evidence_ref=closure.evidence_ref, expires_at=expires_at, group_id=group.id), now))
 
-    if founder.person.state != PERSON_ERASED:  # an erased person has nobody left to bind
+    if founder_bound:  # an erased person has nobody left to bind
         session.add(CreditPenalty(person_id=founder.person_id, platform_id=principal.platform_id, group_id=group.id,
                                   points=policy.credit_penalty, created_at=now,
                                   expires_at=now + timedelta(days=policy.credit_penalty_days)))
@@ -229,11 +231,12 @@ def close(session: Session, keyring: Keyring, principal: Principal, group_id: st
     suspended_until = now + timedelta(days=policy.suspension_days)
     bound: set[object] = set()
     for account in sorted(parties, key=lambda a: a.id != founder.id):  # the founder's sanction first
-        if account.person_id in bound or account.person.state == PERSON_ERASED:
+        person = persons[account.person_id]
+        if account.person_id in bound or person is None or person.state == PERSON_ERASED:
             continue
         bound.add(account.person_id)
         file(account, "group_management_suspension", suspended_until)
-    if founder.person.state != PERSON_ERASED:
+    if founder_bound:
         penalties = credit.counting(session, founder.person_id, principal.platform_id, now)
         outcome.credit_after = credit.credit_from(penalties)
         blacklisted_until = credit.recovers_at(penalties, policy.blacklist_below)

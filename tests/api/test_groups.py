@@ -441,3 +441,17 @@ def test_the_openapi_document_describes_the_group_routes(client):
         assert path in spec["paths"], path
     assert "credit" in spec["components"]["schemas"]["Account"]["properties"]
     assert "group_id" in spec["components"]["schemas"]["Sanction"]["properties"]
+
+
+def test_a_group_whose_founder_was_erased_still_closes_and_binds_its_managers(app, client, auth, clock):
+    from tests.support.sanctions import person_of
+
+    founder, manager = register(client, auth), register(client, auth, sequence=2)
+    group = found(client, auth, founder)
+    add_manager(client, auth, group["id"], manager)
+    assert client.delete(f"/v1/accounts/{founder}", headers=auth).status_code == 204
+    assert person_of(app, founder).state == "erased"  # nothing kept them: no sanction, no penalty
+    assert close(client, auth, group["id"])["status"] == "closed"
+    assert [s["kind"] for s in _sanctions(client, auth, manager)] == ["group_management_suspension"]
+    assert _sanctions(client, auth, founder) == []
+    assert person_of(app, founder).state == "erased"
