@@ -23,14 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import load
-from bench.scenarios import SCENARIOS, Context, Scenario
+from bench.scenarios import ROUND_STRIDE, SCENARIOS, Context, Scenario
 from bench.server import Service
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-# Sequence numbers of one round start this far past the previous round's, so that a scenario
-# that makes a new person per request (registration) never repeats one across rounds. Small
-# enough that ten rounds of people are still born before 2000 (bench.scenarios.person_number).
-ROUND_STRIDE = 100_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -104,10 +100,11 @@ def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scen
     plan = load.LoadPlan(concurrency=args.concurrency or workers + 1, duration_s=args.duration,
                          warmup_s=args.warmup, max_requests=args.requests)
     scopes = sorted({scope for s in scenarios for scope in s.scopes})
+    policy = {key: value for s in scenarios for key, value in s.policy.items()}
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
         service = Service(database, Path(tmp), workers=workers, postgres_url=args.postgres_url)
         try:
-            platform_id, api_key = service.prepare(scopes)
+            platform_id, api_key = service.prepare(scopes, policy)
             service.start()
             context = Context("127.0.0.1", service.port, database, api_key, platform_id)
             print(f"\n== {database}: {workers} gunicorn sync workers, {plan.concurrency} load processes, "

@@ -67,6 +67,8 @@ class Scenario:
     # req/s this one may lose at most (e.g. 0.10: at least 90 % of it).
     baseline: ClassVar[str | None] = None
     max_cost: ClassVar[float | None] = None
+    # Platform policy keys the scenario needs (merged over the run's scenarios, see bench.http).
+    policy: ClassVar[dict[str, Any]] = {}
 
     def setup(self, context: Context) -> None:
         """Prepare data before the load starts (runs once, in the benchmark process)."""
@@ -240,5 +242,110 @@ class IntrospectSanctioned(Introspect):
         context.data[self.key] = issue_tokens(context, pseudonyms)
 
 
+# Group scenarios found many groups per founder; the default limit (10) would refuse them.
+MANY_GROUPS = {"max_groups_per_person": 100_000}
+# Sequence numbers of one round start this far past the previous round's (bench.http), so that a
+# scenario that makes a new person per request (registration) never repeats one across rounds. Small
+# enough that ten rounds of people are still born before 2000 (person_number).
+ROUND_STRIDE = 100_000
+
+
+def found_groups(context: Context, founders: list[str], count: int) -> list[str]:
+    """`count` groups, founded round-robin by `founders` over one connection (a setup helper)."""
+    connection, ids = context.connect(), []
+    try:
+        for n in range(count):
+            response = connection.request(Request.json("POST", "/v1/groups", {"founder": founders[n % len(founders)]},
+                                                       headers=context.auth))
+            if response.status != 201:
+                raise RuntimeError(f"setup founding answered {response.status}: {response.body[:200]!r}")
+            ids.append(response.json()["id"])
+    finally:
+        connection.close()
+    return ids
+
+
+def closure_request(context: Context, group_id: str) -> Request:
+    return Request.json("POST", f"/v1/groups/{group_id}/closure",
+                        {"reason_code": "illegal_content", "evidence_ref": "bench"}, headers=context.auth)
+
+
+class GroupCreate(Scenario):
+    """`POST /v1/groups` spread over founders registered in setup: the founder's person row lock,
+    sanctions, credit and the open-group count, then the insert and its audit event."""
+
+    name = "group_create"
+    title = "POST /v1/groups"
+    expect = 201
+    scopes = ("registrations:write", "groups:write")
+    policy = MANY_GROUPS
+    namespace = 6
+    accounts = 100
+
+    def setup(self, context: Context) -> None:
+        context.data["group_founders"] = register_accounts(context, self.namespace, self.accounts)
+
+    def request(self, context: Context, n: int) -> Request:
+        founders = context.data["group_founders"]
+        return Request.json("POST", "/v1/groups", {"founder": founders[n % len(founders)]}, headers=context.auth)
+
+
+class GroupClose(Scenario):
+    """`POST /v1/groups/{id}/closure`, each request closing another group founded in setup (with
+    one manager each): the penalty, two suspensions and, from a founder's third closure on, a
+    blacklist. Each round has `per_round` groups of its own; a round that answers more requests
+    than that runs out and reports the 404s (lower --duration or --rounds, or raise it)."""
+
+    name = "group_close"
+    title = "POST /v1/groups/{id}/closure"
+    scopes = ("registrations:write", "groups:write")
+    policy = MANY_GROUPS
+    namespace = 7
+    manager_namespace = 9
+    founders = 300
+    per_round = 1500
+    rounds = 3
+
+    def setup(self, context: Context) -> None:
+        founders = register_accounts(context, self.namespace, self.founders)
+        managers = register_accounts(context, self.manager_namespace, 1)
+        groups = found_groups(context, founders, self.per_round * self.rounds)
+        connection = context.connect()
+        try:
+            for group_id in groups:
+                response = connection.request(Request.json("POST", f"/v1/groups/{group_id}/managers",
+                                                           {"pseudonym": managers[0]}, headers=context.auth))
+                if response.status != 200:
+                    raise RuntimeError(f"setup manager answered {response.status}")
+        finally:
+            connection.close()
+        context.data["closure_groups"] = groups
+
+    def request(self, context: Context, n: int) -> Request:
+        groups = context.data["closure_groups"]
+        index = (n // ROUND_STRIDE) * self.per_round + n % ROUND_STRIDE
+        return closure_request(context, groups[index] if index < len(groups) else "grp_" + "0" * 26)
+
+
+class IntrospectPenalised(Introspect):
+    """The same introspection over accounts whose founder lost credit to a closed group (and so
+    carry its suspension too): `scope` is computed after the score. Compare with `introspect`."""
+
+    name = "introspect_penalised"
+    title = "POST …/introspect, penalised"
+    scopes = ("registrations:write", "tokens:issue", "tokens:introspect", "groups:write")
+    namespace = 8
+    key = "penalised_tokens"
+    baseline = "introspect"
+    max_cost = 0.10
+
+    def setup(self, context: Context) -> None:
+        pseudonyms = register_accounts(context, self.namespace, self.accounts)
+        for group_id in found_groups(context, pseudonyms, len(pseudonyms)):
+            call(context, closure_request(context, group_id), 200)
+        context.data[self.key] = issue_tokens(context, pseudonyms)
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Floor(), Register(), AccountRead(), TokenIssue(), Introspect(),
-                                                      IntrospectSanctioned())}
+                                                      IntrospectSanctioned(), GroupCreate(), GroupClose(),
+                                                      IntrospectPenalised())}

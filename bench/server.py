@@ -62,7 +62,7 @@ class Service:
 
     # -- environment and the admin CLI --------------------------------------------------------
 
-    def prepare(self, scopes: list[str]) -> tuple[str, str]:
+    def prepare(self, scopes: list[str], policy: dict[str, Any] | None = None) -> tuple[str, str]:
         """Create and migrate the database; onboard a platform; return (platform id, API key)."""
         from identity.crypto.root_keys import generate_root_key_file
 
@@ -81,7 +81,9 @@ class Service:
         }
         (self.workdir / "metrics").mkdir()
         self.admin("db", "upgrade")
-        platform = self.admin("platforms", "create", "bench-forum")
+        policy_file = self.workdir / "policy.json"
+        policy_file.write_text(json.dumps(policy or {}))
+        platform = self.admin("platforms", "create", "bench-forum", "--policy", str(policy_file))
         key = self.admin("api-keys", "issue", platform["id"], "--scopes", ",".join(scopes))
         return platform["id"], key["api_key"]
 

@@ -114,3 +114,11 @@ class OperatorError(Exception):
 
 class KeyringError(Exception):
     """The keyring cannot be loaded or used (missing root key, unknown key version)."""
+
+
+class GroupCreationRefused(DomainError):
+    code, status, title = "group_creation_refused", 403, "The founder may not found a group"
+
+
+class GroupManagementRefused(DomainError):
+    code, status, title = "group_management_refused", 403, "The account may not manage groups"

@@ -44,3 +44,7 @@ def new_disclosure_id() -> str:
 
 def new_hold_id() -> str:
     return random_id("hld_")
+
+
+def new_group_id() -> str:
+    return random_id("grp_")

@@ -17,6 +17,7 @@ def account_body(view: AccountView) -> dict[str, Any]:
         "attributes": {"adult": view.adult},
         "restrictions": [{"sanction_id": s.id, "kind": s.kind, "expires_at": s.expires_at}
                          for s in view.restrictions],
+        "credit": {"score": view.credit.score, "level": view.credit.level},
         "external_ref": account.external_ref,
         "created_at": account.created_at,
     }

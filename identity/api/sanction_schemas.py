@@ -40,6 +40,7 @@ class SanctionSchema(Schema):
     lifted_at = Rfc3339(allow_none=True)
     lift_reason = fields.String(allow_none=True)
     scope = fields.String(metadata={"enum": ["platform", "global"]})
+    group_id = fields.String(metadata={"description": "present only where a group's closure filed it"})
 
 
 class SanctionListSchema(Schema):

@@ -30,7 +30,9 @@ def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
     s = view.sanction
     return {"id": s.id, "pseudonym": view.pseudonym, "kind": s.kind, "reason_code": s.reason_code,
             "evidence_ref": s.evidence_ref, "status": view.status, "created_at": s.created_at,
-            "expires_at": s.expires_at, "lifted_at": s.lifted_at, "lift_reason": s.lift_reason, "scope": s.scope}
+            "expires_at": s.expires_at, "lifted_at": s.lifted_at, "lift_reason": s.lift_reason, "scope": s.scope,
+            # Only on the sanctions a group's closure filed.
+            **({"group_id": s.group_id} if s.group_id is not None else {})}
 
 
 @blp.route("", methods=["POST"])

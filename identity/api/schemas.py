@@ -50,12 +50,20 @@ class AttributesSchema(Schema):
     adult = fields.Boolean()
 
 
+class CreditSchema(Schema):
+    score = fields.Integer(metadata={"description": "0 to 100 on this platform; 100 without penalties",
+                                     "example": 80})
+    level = fields.String(metadata={"enum": ["A", "B", "C", "D"],
+                                    "description": "A >= 90, B >= 70, C >= 50, D below"})
+
+
 class AccountSchema(Schema):
     pseudonym = fields.String(metadata={"example": "psn_7k3m9x2q4w8r6t1v5y0z3a2b4c"})
     status = fields.String(metadata={"enum": ["active", "restricted", "closed"]})
     verification = fields.Nested(VerificationSchema)
     attributes = fields.Nested(AttributesSchema)
     restrictions = fields.List(fields.Nested(RestrictionSchema))
+    credit = fields.Nested(CreditSchema)
     external_ref = fields.String(allow_none=True)
     created_at = Rfc3339()
 

@@ -3,6 +3,7 @@
 from identity.models.audit import AuditChainBase, AuditChainHead, AuditEvent
 from identity.models.base import Base
 from identity.models.epoch import EPOCH_TOPICS, CacheEpoch
+from identity.models.group import CreditPenalty, Group, GroupManager
 from identity.models.idempotency import IdempotencyRecord
 from identity.models.keyring import KEY_KINDS, KeyVersion, MaintenanceLock, RotationJob
 from identity.models.lawful import DisclosureRequest, LegalHold, SecurityAssessment
@@ -13,7 +14,8 @@ from identity.models.sanction import Sanction
 from identity.models.token import RevokedToken
 
 __all__ = [
-    "Account", "ApiKey", "AuditChainBase", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "EPOCH_TOPICS",
-    "DisclosureRequest", "IdempotencyRecord", "KEY_KINDS", "KeyVersion", "LegalHold", "MaintenanceLock", "Person",
-    "Platform", "RegistrationMismatch", "RevokedToken", "RotationJob", "Sanction", "SecurityAssessment",
+    "Account", "ApiKey", "AuditChainBase", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "CreditPenalty",
+    "DisclosureRequest", "EPOCH_TOPICS", "Group", "GroupManager", "IdempotencyRecord", "KEY_KINDS", "KeyVersion",
+    "LegalHold", "MaintenanceLock", "Person", "Platform", "RegistrationMismatch", "RevokedToken", "RotationJob",
+    "Sanction", "SecurityAssessment",
 ]

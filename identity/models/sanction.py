@@ -33,6 +33,8 @@ class Sanction(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lift_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The group whose closure filed it, if one did.
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("groups.id"), nullable=True)
 
     def status_at(self, moment: datetime) -> str:
         """`lifted`, `expired` or `active`: expiry needs no job, it is read off the clock."""

@@ -20,14 +20,15 @@ from identity.models import Account, Person, Sanction
 from identity.models.person import ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED
 from identity.services import audit, cross_border, epochs, ownership, sanctions, vault
 from identity.services.authentication import Principal
+from identity.services.credit import FULL_CREDIT, Credit, credit_of
 from identity.services.epoch_cache import next_utc_midnight
 
 RETENTION_RULE = (
-    "Held while the person has an open account on any platform, or while a sanction applies to them. "
-    "When the last account is closed and nothing holds the data (a sanction, or a legal hold placed for "
-    "an investigation), it is erased by destroying the "
-    "person's data key. While a sanction still applies to a person with no open account, only the "
-    "document's blind index and the encrypted document number are kept, for as long as the sanction lasts."
+    "Held while the person has an open account on any platform, or while a sanction or a credit penalty "
+    "applies to them. When the last account is closed and nothing holds the data (a sanction, a credit "
+    "penalty, or a legal hold placed for an investigation), it is erased by destroying the person's data "
+    "key. While a sanction or a credit penalty still applies to a person with no open account, only the "
+    "document's blind index and the encrypted document number are kept, for as long as it lasts."
 )
 
 
@@ -41,11 +42,15 @@ class AccountView:
     status: str
     adult: bool
     restrictions: list[Sanction]
+    credit: Credit = FULL_CREDIT
 
     def valid_until(self, now: datetime) -> datetime:
         """The first moment this view could change without anyone writing (and bumping the
-        `access` epoch): a restriction's end, or midnight for a minor who may come of age."""
+        `access` epoch): a restriction's end, a credit penalty's, or midnight for a minor who may
+        come of age."""
         until = now + MAX_VIEW_AGE
+        if self.credit.changes_at is not None:
+            until = min(until, self.credit.changes_at)
         for sanction in self.restrictions:
             if sanction.expires_at is not None:
                 until = min(until, sanction.expires_at)
@@ -76,7 +81,8 @@ def view(session: Session, keyring: Keyring, account: Account, now: datetime) ->
     else:
         status = "restricted" if restrictions else "active"
     return AccountView(account=account, status=status, adult=is_adult(keyring, person, now.date()),
-                       restrictions=restrictions)
+                       restrictions=restrictions,
+                       credit=credit_of(session, person.id, account.platform_id, now))
 
 
 def list_by_external_ref(session: Session, platform_id: str, external_ref: str) -> list[Account]:

@@ -1,5 +1,6 @@
 """A platform reaches only its own rows: another platform's pseudonym or sanction id is answered
-exactly as one that does not exist (404), and a malformed one without a query."""
+exactly as one that does not exist (404), and a malformed one without a query. The same holds
+for group ids."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from identity.errors import NotFound
 from identity.ids import looks_like
-from identity.models import Account, Sanction
+from identity.models import Account, Group, Sanction
 
-T = TypeVar("T", Account, Sanction)
+T = TypeVar("T", Account, Sanction, Group)
 
 
 def _own(session: Session, model: type[T], id_column: Any, prefix: str, value: str, platform_id: str,
@@ -36,3 +37,7 @@ def own_account(session: Session, platform_id: str, pseudonym: str, *, for_updat
 def own_sanction(session: Session, platform_id: str, sanction_id: str, *, for_update: bool = False) -> Sanction:
     """Only the filing platform reaches a sanction, even once it is global."""
     return _own(session, Sanction, Sanction.id, "snc_", sanction_id, platform_id, "No such sanction.", for_update)
+
+
+def own_group(session: Session, platform_id: str, group_id: str, *, for_update: bool = False) -> Group:
+    return _own(session, Group, Group.id, "grp_", group_id, platform_id, "No such group.", for_update)

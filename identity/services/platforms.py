@@ -21,7 +21,7 @@ from identity.services import audit, epochs
 
 SCOPES = (
     "registrations:write", "accounts:read", "accounts:write", "tokens:issue", "tokens:introspect",
-    "sanctions:read", "sanctions:write",
+    "sanctions:read", "sanctions:write", "groups:read", "groups:write",
 )
 PHONE_POLICIES = ("forbidden", "optional", "required")
 # `overseas`: the platform is abroad, so personal data may only reach it under a security assessment.
@@ -37,12 +37,32 @@ class PlatformPolicy:
     jurisdiction: str = "domestic"
     # Registrations that could not be verified, e.g. "300 per hour"; None: IDENTITY_MISMATCH_LIMIT.
     mismatch_limit: str | None = None
+    # Groups and their founders' credit (docs/groups.md).
+    max_groups_per_person: int = 10
+    min_credit_to_found: int = 60
+    credit_penalty: int = 20
+    credit_penalty_days: int = 365
+    suspension_days: int = 180
+    blacklist_below: int = 40
 
     def as_json(self) -> dict[str, Any]:
         stored = asdict(self)
         if self.mismatch_limit is None:
             del stored["mismatch_limit"]  # not chosen: the service's default applies, whatever it becomes
         return stored
+
+
+class _WholeNumber(fields.Integer):
+    """A JSON integer only: not "10", not 10.5, not true (which Python counts as 1)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        result: int = super()._deserialize(value, attr, data, **kwargs)
+        return result
 
 
 class PolicySchema(Schema):
@@ -54,6 +74,13 @@ class PolicySchema(Schema):
     phone = fields.String(validate=validate.OneOf(PHONE_POLICIES))
     jurisdiction = fields.String(validate=validate.OneOf(JURISDICTIONS))
     mismatch_limit = fields.String(allow_none=True, validate=lambda value: _valid_rate(value))
+    max_groups_per_person = _WholeNumber(validate=validate.Range(min=1, max=100_000))
+    # Scores run from 0 to 100; a threshold of 0 never refuses (no score is under 0).
+    min_credit_to_found = _WholeNumber(validate=validate.Range(min=0, max=100))
+    credit_penalty = _WholeNumber(validate=validate.Range(min=0, max=100))
+    credit_penalty_days = _WholeNumber(validate=validate.Range(min=1, max=3650))
+    suspension_days = _WholeNumber(validate=validate.Range(min=1, max=3650))
+    blacklist_below = _WholeNumber(validate=validate.Range(min=0, max=100))
 
 
 def _valid_rate(value: str | None) -> None:
@@ -114,7 +141,8 @@ def get_platform(session: Session, platform_id: str) -> Platform:
 def update_policy(session: Session, keyring: Keyring, platform_id: str, data: Any) -> Platform:
     """Change the keys of the platform's policy that `data` names; the others stay as they are.
 
-    Bumps the `auth` epoch: every process re-reads the policy with the platform's keys at once.
+    Bumps the `auth` epoch: every process re-reads the policy with the platform's keys at once;
+    and the `access` epoch, since cached token scopes depend on it (`min_credit_to_found`).
     """
     platform = get_platform(session, platform_id)
     before = policy_of(platform)
@@ -124,6 +152,7 @@ def update_policy(session: Session, keyring: Keyring, platform_id: str, data: An
         platform.policy = after.as_json()
         session.flush()
         epochs.bump(session, "auth")
+        epochs.bump(session, "access")
     audit.record(session, keyring, actor=OPERATOR, action="platform.policy_updated", subject=platform.id,
                  details={"policy": after.as_json(), "changed": changed})
     return platform

@@ -31,7 +31,7 @@ from identity.errors import (
 from identity.ids import new_pseudonym
 from identity.models import Account, Base, Person
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import accounts, audit, sanctions, vault
+from identity.services import accounts, audit, credit, sanctions, vault
 from identity.services.authentication import Principal
 from identity.verifiers import Verification
 
@@ -318,6 +318,7 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
         _record(session, keyring, principal, account, verification)
         restrictions = sanctions.active_on_platform(session, person.id, principal.platform_id, now)
         return accounts.AccountView(account=account, status="restricted" if restrictions else "active",
-                                    adult=accounts.is_adult(keyring, person, now.date()), restrictions=restrictions)
+                                    adult=accounts.is_adult(keyring, person, now.date()), restrictions=restrictions,
+                                    credit=credit.credit_of(session, person.id, principal.platform_id, now))
     raise Conflict("The registration raced other registrations of the same person; retry it.")
 

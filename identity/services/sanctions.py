@@ -28,9 +28,9 @@ from identity.crypto.keyring import Keyring
 from identity.db import scrub_after_commit
 from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
-from identity.models import Account, LegalHold, Person, Sanction
+from identity.models import Account, CreditPenalty, LegalHold, Person, Sanction
 from identity.models.person import ACCOUNT_ACTIVE, ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import audit, epochs, holds, ownership, vault
+from identity.services import audit, credit, epochs, holds, ownership, vault
 from identity.services.authentication import Principal
 from identity.services.platforms import OPERATOR
 
@@ -87,6 +87,7 @@ class Filing:
     reason_code: str
     evidence_ref: str
     expires_at: datetime | None
+    group_id: str | None = None  # set when a group's closure files it
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     this platform, all of their accounts there, at once.
 
     A closed account may be sanctioned while the platform itself still holds the person: another
-    open account of theirs here, or an active sanction this platform filed (which keeps a trace).
+    open account of theirs here, or an active sanction or counting credit penalty of this platform
+    (which keeps a trace).
     That is how a platform that closed an account for illegal content keeps the person from coming
     back. Otherwise the filing is refused with 410 `identity_erased` (file before closing), also
     when the person still holds accounts on other platforms: the answer must not tell one
@@ -136,7 +138,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     sanction = Sanction(id=new_sanction_id(), platform_id=principal.platform_id, person_id=person.id,
                         account_id=account.id, kind=filing.kind, reason_code=filing.reason_code,
                         evidence_ref=filing.evidence_ref, scope="platform", created_at=now,
-                        expires_at=filing.expires_at)
+                        expires_at=filing.expires_at, group_id=filing.group_id)
     session.add(sanction)
     session.flush()
     epochs.bump(session, "access")
@@ -149,14 +151,17 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
 
 
 def _held_by_platform(session: Session, person_id: uuid.UUID, platform_id: str, now: datetime) -> bool:
-    """Whether the platform's own records keep the person: an open account or an active sanction
-    of this platform. Nothing another platform holds counts."""
+    """Whether the platform's own records keep the person: an open account, an active sanction or
+    a counting credit penalty of this platform. Nothing another platform holds counts."""
     open_here = select(Account.id).where(Account.person_id == person_id, Account.platform_id == platform_id,
                                          Account.status == ACCOUNT_ACTIVE).limit(1)
     return (session.scalar(open_here) is not None
             or session.scalar(select(Sanction.id).where(Sanction.person_id == person_id,
                                                         Sanction.platform_id == platform_id, _is_active(now))
-                              .limit(1)) is not None)
+                              .limit(1)) is not None
+            or session.scalar(select(CreditPenalty.id).where(CreditPenalty.person_id == person_id,
+                                                             CreditPenalty.platform_id == platform_id,
+                                                             CreditPenalty.expires_at > now).limit(1)) is not None)
 
 
 def get(session: Session, principal: Principal, sanction_id: str, now: datetime) -> SanctionView:
@@ -237,13 +242,14 @@ def has_open_account(session: Session, person_id: uuid.UUID) -> bool:
 
 def settle_person(session: Session, person: Person, now: datetime) -> str:
     """After a person's accounts, sanctions or holds changed: keep everything while they hold an
-    open account or a legal hold stands; else keep a trace while any sanction is active; else
-    erase. Returns the new state."""
+    open account or a legal hold stands; else keep a trace while any sanction is active or any
+    credit penalty counts (so a new registration does not reset the score); else erase. Returns
+    the new state."""
     person = _locked(session, person)
     if (person.state == PERSON_ERASED or has_open_account(session, person.id)
             or holds.has_active_hold(session, person.id)):
         return person.state
-    if has_active_sanction(session, person.id, now):
+    if has_active_sanction(session, person.id, now) or credit.has_counting_penalty(session, person.id, now):
         if person.state == PERSON_ACTIVE:
             vault.reduce_to_trace(person)
             person.state = PERSON_TRACE
@@ -263,7 +269,8 @@ class PurgeBatch:
 
 
 def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, batch: int = 500) -> PurgeBatch:
-    """Erase one batch of traces whose sanctions have all ended.
+    """Erase one batch of traces whose sanctions have all ended and whose credit penalties no
+    longer count.
 
     Nothing depends on this running (an ended sanction stops refusing at once, by the clock);
     it bounds how long a trace outlives its sanctions. Erased people drop out of the query, so
@@ -272,7 +279,8 @@ def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, b
     """
     active = exists().where(Sanction.person_id == Person.id, _is_active(now))
     held = exists().where(LegalHold.person_id == Person.id, LegalHold.released_at.is_(None))
-    people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active, ~held)
+    counting = exists().where(CreditPenalty.person_id == Person.id, CreditPenalty.expires_at > now)
+    people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active, ~held, ~counting)
                              .order_by(Person.id).limit(batch)).all()
     erased = sum(settle_person(session, person, now) == PERSON_ERASED for person in people)
     if people:

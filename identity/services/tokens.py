@@ -5,9 +5,10 @@ database: what they need about an account (platform, person, status, level, adul
 its active sanctions leave) is read once and cached per process in `AccountStateCache`, and a
 verified token's claims in `IntrospectionCache`. Both caches are dropped when the `access`
 epoch moves (a token revoked, an account closed, a sanction filed, lifted or widened: every
-such change bumps it in its own transaction), and every entry also ends by the clock at the
-earliest moment its answer could change without anyone writing: the first active sanction's
-`expires_at`, and, for a minor, the next UTC midnight (they may come of age).
+such change bumps it in its own transaction, a group's closure included), and every entry also
+ends by the clock at the earliest moment its answer could change without anyone writing: the
+first active sanction's or credit penalty's `expires_at`, and, for a minor, the next UTC
+midnight (they may come of age).
 
 Issuing is not written to the audit log: it changes no stored state, and the token is
 self-describing (its jti, subject, audience and lifetime are in it). Revocation changes state
@@ -29,11 +30,12 @@ from sqlalchemy.orm import Session
 from identity.crypto.keyring import Keyring
 from identity.errors import AccountRestricted, NotFound
 from identity.ids import looks_like
-from identity.models import Account, Person, RevokedToken
+from identity.models import Account, Person, Platform, RevokedToken
 from identity.models.person import ACCOUNT_CLOSED
-from identity.services import accounts, audit, epochs, sanctions
+from identity.services import accounts, audit, credit, epochs, sanctions
 from identity.services.authentication import Principal
 from identity.services.epoch_cache import EpochCache, next_utc_midnight
+from identity.services.platforms import policy_of
 from identity.services.signing import LEEWAY_SECONDS, SigningKeys, b64url
 
 DEFAULT_TTL_SECONDS = 900
@@ -98,9 +100,16 @@ def load_account_state(session: Session, keyring: Keyring, pseudonym: str,
             valid_until = min(valid_until, sanction.expires_at)
     if not adult:
         valid_until = min(valid_until, next_utc_midnight(now))
+    scope = sanctions.permissions_after(active)
+    standing = credit.credit_of(session, person.id, account.platform_id, now)
+    if standing.changes_at is not None:  # penalised: the platform's threshold decides `group:create`
+        valid_until = min(valid_until, standing.changes_at)
+        platform = session.get(Platform, account.platform_id)
+        assert platform is not None
+        if standing.score < policy_of(platform).min_credit_to_found:
+            scope = [p for p in scope if p != "group:create"]
     state = AccountState(platform_id=account.platform_id, closed=account.status == ACCOUNT_CLOSED,
-                         level=account.verification_level, adult=adult,
-                         scope=tuple(sanctions.permissions_after(active)))
+                         level=account.verification_level, adult=adult, scope=tuple(scope))
     return state, valid_until
 
 

@@ -34,8 +34,9 @@ def test_registration_returns_the_account_and_its_location(client, auth):
     assert body["attributes"] == {"adult": True}
     assert body["restrictions"] == []
     assert body["external_ref"] == "forum-user-42"
-    assert set(body) == {"pseudonym", "status", "verification", "attributes", "restrictions", "external_ref",
-                         "created_at"}
+    assert body["credit"] == {"score": 100, "level": "A"}
+    assert set(body) == {"pseudonym", "status", "verification", "attributes", "restrictions", "credit",
+                         "external_ref", "created_at"}
 
 
 def test_contract_example_registers(client, platforms):

@@ -28,8 +28,8 @@ def test_onboard_a_platform_and_use_its_key(runner, client, tmp_path):
     policy.write_text(json.dumps({"min_age": 18, "max_accounts_per_person": 1, "phone": "optional"}))
     created = as_json(admin(runner, "platforms", "create", "Example Forum", "--policy", str(policy), "--json"))
     assert created["id"].startswith("plt_") and created["name"] == "Example Forum"
-    assert created["policy"] == {"min_age": 18, "max_accounts_per_person": 1, "phone": "optional",
-                                 "jurisdiction": "domestic"}
+    # The file's keys, and every other key at its default (e.g. the group keys: tests/cli/test_group_policy.py).
+    assert created["policy"].items() >= {"min_age": 18, "max_accounts_per_person": 1, "phone": "optional"}.items()
     issued = as_json(admin(runner, "api-keys", "issue", created["id"], "--scopes",
                            "registrations:write,accounts:read", "--json"))
     assert issued["key_id"].startswith("key_") and issued["scopes"] == ["registrations:write", "accounts:read"]
