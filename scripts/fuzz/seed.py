@@ -1,10 +1,11 @@
-"""Give the fuzzer real resources to find: two accounts and a sanction, made through the API.
+"""Give the fuzzer real resources to find: three accounts, a sanction and a group, made through the API.
 
     python scripts/fuzz/seed.py BASE_URL API_KEY  ->  prints KEY=VALUE lines for the shell
 
 Without them every path with an id would only ever answer 404. The sanction restricts group
 management only, so tokens can still be issued for the account. One account is for
-DELETE /v1/accounts/{pseudonym}, which closes it; the other stays open for the reads.
+DELETE /v1/accounts/{pseudonym}, which closes it; the other stays open for the reads. The third
+founds the group (the first may not: its sanction suspends group management).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import sys
 import urllib.request
 
-PEOPLE = (("张三", "110105198503020070"), ("李四", "110105199208090118"))
+PEOPLE = (("张三", "110105198503020070"), ("李四", "110105199208090118"), ("王五", "110105199003070033"))
 
 
 def post(base: str, key: str, path: str, body: dict) -> dict:
@@ -35,7 +36,9 @@ def main(base: str, key: str) -> None:
         "pseudonym": pseudonyms[0], "kind": "group_management_suspension", "reason_code": "spam", "evidence_ref": "fuzz-seed"})
     print(f"FUZZ_PSEUDONYM={pseudonyms[0]}")
     print(f"FUZZ_CLOSABLE_PSEUDONYM={pseudonyms[1]}")
+    group = post(base, key, "/v1/groups", {"founder": pseudonyms[2], "external_ref": "fuzz-group"})
     print(f"FUZZ_SANCTION_ID={sanction['id']}")
+    print(f"FUZZ_GROUP_ID={group['id']}")
 
 
 if __name__ == "__main__":
