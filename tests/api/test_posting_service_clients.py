@@ -5,10 +5,13 @@ introspects it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +104,33 @@ def test_node_jose_from_the_issuer_url_alone_verifies_a_real_token(issuer, platf
     assert bad_signature.returncode == 1 and "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" in bad_signature.stderr
     not_the_issuer = _node_check(node, issuer + "/elsewhere", platform, token)
     assert not_the_issuer.returncode == 2
+
+
+def _readme_posting_service() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "clients" / "python" / "README.md").read_text()
+    return readme.split("## A posting service", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_readmes_posting_service_accepts_a_token_and_refuses_the_rest(issuer, platform, issued):
+    _, token = issued
+    port = _free_port()
+    env = {**os.environ, "IDENTITY_ISSUER": issuer, "PLATFORM_ID": platform, "PORT": str(port)}
+    service = subprocess.Popen([sys.executable, "-c", _readme_posting_service()], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        http = urllib3.PoolManager(retries=urllib3.Retry(connect=100, backoff_factor=0.05, backoff_max=0.2))
+        post = functools.partial(http.request, "POST", f"http://127.0.0.1:{port}/posts", body=b"hello")
+        assert post(headers={"Authorization": f"Bearer {token}"}).status == 201
+        assert post().status == 401
+        tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        assert post(headers={"Authorization": f"Bearer {tampered}"}).status == 401
+    finally:
+        service.terminate()
+        _, stderr = service.communicate(timeout=10)
+    assert b"Traceback" not in stderr, stderr.decode()
