@@ -8,7 +8,7 @@ registers one person, and drives each route from separate client processes over 
 connections, one route after another in the same run. Besides /healthz (the framework floor)
 it measures the cheapest authenticated route, to show what share of a token request is the
 per-request cost every authenticated route pays (rate limit, API key, epoch read, commit).
-Then measures identity.client's offline verification beside a bare Ed25519 verify of the
+Then measures realname_identity_client's offline verification beside a bare Ed25519 verify of the
 same token. Prints rps, p50, p99 and ratios.
 
 Live sanctions: introspection over tokens of `--accounts` accounts that each carry active
@@ -193,8 +193,7 @@ def compare_sanctions(port: int, clients: int, seconds: float, rounds: int, plai
 
 def bench_client(port: int, token: str, issuer: str, audience: str, rounds: int) -> tuple[float, float]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    from identity.client import TokenVerifier
+    from realname_identity_client import TokenVerifier
 
     verifier = TokenVerifier(f"http://127.0.0.1:{port}/.well-known/jwks.json", issuer, audience)
     verifier.verify(token)  # fetch the key set once
@@ -303,7 +302,7 @@ def main() -> None:
               f"(goal: at most 10%): {'ok' if ratio >= 0.9 else 'MISS'}")
         issuer = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["iss"]
         ours, bare = bench_client(port, token, issuer, platform, args.rounds)
-        print(f"identity.client offline verify {ours:,.0f}/s; bare Ed25519 verify {bare:,.0f}/s; "
+        print(f"realname_identity_client offline verify {ours:,.0f}/s; bare Ed25519 verify {bare:,.0f}/s; "
               f"ratio {ours / bare:.0%}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)

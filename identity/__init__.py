@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # imported lazily so identity.client can be used without the server's dependencies
+if TYPE_CHECKING:  # imported lazily so realname_identity_client can be used without the server's dependencies
     from flask import Flask
 
     from identity.settings import Settings

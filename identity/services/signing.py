@@ -29,7 +29,7 @@ from identity.models import KeyVersion
 from identity.models.keyring import KEY_RETIRED
 from identity.models.token import MAX_TOKEN_TTL_SECONDS
 
-# Clock skew tolerated on nbf/iat/exp, by the service and by identity.client. A revoked jti and
+# Clock skew tolerated on nbf/iat/exp, by the service and by realname_identity_client. A revoked jti and
 # a demoted key are kept this much longer than the token's own lifetime for the same reason.
 LEEWAY_SECONDS = 30
 

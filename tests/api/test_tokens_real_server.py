@@ -1,6 +1,6 @@
 """A posting service's view: the app served over real HTTP on loopback, checked with stock JOSE
 libraries (PyJWT's PyJWKClient, and joserfc as an independent second implementation) and with
-identity.client, offline and by introspection."""
+realname_identity_client, offline and by introspection."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import urllib3
 from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from realname_identity_client import IntrospectionClient, InvalidToken, TokenVerifier
 
-from identity.client import IntrospectionClient, InvalidToken, TokenVerifier
 from tests.support.serving import served
 from tests.support.tokens import issue, register
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from realname_identity_client import InvalidToken, TokenVerifier
 from sqlalchemy import select
 
 from identity import create_app
-from identity.client import InvalidToken, TokenVerifier
 from identity.models import AuditEvent
 from tests.support.rotation import keys, keys_json, rows
 from tests.support.tokens import Clock, FlaskHttp, header_of, introspect, issue, register

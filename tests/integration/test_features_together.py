@@ -22,9 +22,9 @@ import pytest
 import urllib3
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from realname_identity_client import IntrospectionClient, TokenVerifier
 from sqlalchemy import func, select
 
-from identity.client import IntrospectionClient, TokenVerifier
 from identity.clock import rfc3339
 from identity.models import AuditEvent, CacheEpoch, Person
 from identity.settings import Settings

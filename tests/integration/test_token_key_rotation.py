@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from realname_identity_client import InvalidToken, TokenVerifier
 from sqlalchemy import select
 
 from identity.cli.output import keyring, runtime
-from identity.client import InvalidToken, TokenVerifier
 from identity.extensions import db
 from identity.models import KeyVersion
 from identity.models.token import MAX_TOKEN_TTL_SECONDS

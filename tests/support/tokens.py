@@ -1,6 +1,6 @@
 """Helpers for token tests: accounts, sanctions filed straight into the database (as the
 sanctions feature does: the row plus an `access` epoch bump), a movable clock, forged tokens,
-and an HTTP stand-in that lets identity.client talk to the Flask test client."""
+and an HTTP stand-in that lets realname_identity_client talk to the Flask test client."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ class FakeResponse:
 
 @dataclass
 class FlaskHttp:
-    """Stands in for urllib3.PoolManager: sends identity.client's requests to a Flask test client."""
+    """Stands in for urllib3.PoolManager: sends realname_identity_client's requests to a Flask test client."""
 
     client: FlaskClient
     requests: list[tuple[str, str]] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""identity.client against a stand-in JWKS endpoint, with an injected clock."""
+"""realname_identity_client against a stand-in JWKS endpoint, with an injected clock."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ import pytest
 import urllib3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from identity.client import IntrospectionClient, InvalidToken, TokenClaims, TokenVerifier
+from realname_identity_client import IntrospectionClient, InvalidToken, TokenClaims, TokenVerifier
 
 ISSUER, AUDIENCE, NOW = "https://id.example", "plt_forum", 1_800_000_000
 

@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import urllib3
 from cryptography.exceptions import InvalidSignature
 
-from identity.client.introspection import IntrospectionClient
-from identity.client.jwks import JwksCache
-from identity.client.model import InvalidToken, TokenClaims
+from realname_identity_client._http import Transport, default_transport
+from realname_identity_client.discovery import DiscoveryError, ServerMetadata, fetch_metadata
+from realname_identity_client.introspection import IntrospectionClient
+from realname_identity_client.jwks import JwksCache
+from realname_identity_client.model import InvalidToken, TokenClaims
 
 MAX_TOKEN_LENGTH = 4096
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -40,6 +41,7 @@ def _is_int(value: Any) -> bool:
 
 class TokenVerifier:
     """Verify tokens offline against the JWKS at `jwks_url`, for your platform (`audience`).
+    `TokenVerifier.from_issuer(issuer, audience)` finds `jwks_url` in the issuer's metadata.
 
     With an `introspection` client, `verify(token, online=True)` also asks the service (to see
     a revocation or a sanction filed since the token was issued) and returns its current
@@ -50,7 +52,7 @@ class TokenVerifier:
     def __init__(self, jwks_url: str, issuer: str, audience: str, *, leeway: float = 30.0,
                  min_refresh_interval: float = 30.0, timeout: float = 5.0,
                  introspection: IntrospectionClient | None = None, fallback_to_introspection: bool = False,
-                 http: urllib3.PoolManager | None = None, clock: Callable[[], float] = time.time) -> None:
+                 http: Transport | None = None, clock: Callable[[], float] = time.time) -> None:
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
@@ -60,6 +62,30 @@ class TokenVerifier:
         self.fallback_to_introspection = fallback_to_introspection and introspection is not None
         self._clock = clock
         self._header_kids: dict[str, str] = {}  # header segment -> kid, for headers that passed the checks
+        self.metadata: ServerMetadata | None = None
+
+    @classmethod
+    def from_issuer(cls, issuer: str, audience: str, *, api_key: str | None = None, leeway: float = 30.0,
+                    min_refresh_interval: float = 30.0, timeout: float = 5.0,
+                    fallback_to_introspection: bool = False, http: Transport | None = None,
+                    clock: Callable[[], float] = time.time) -> TokenVerifier:
+        """Configured from the issuer URL alone: its RFC 8414 metadata names the JWKS and, when you
+        pass an `api_key` with the `tokens:introspect` scope, the introspection endpoint.
+
+        Fetches the metadata once, now (call it at start-up); raises DiscoveryError if it cannot.
+        """
+        http = http or default_transport()
+        metadata = fetch_metadata(issuer, timeout=timeout, http=http)
+        introspection = None
+        if api_key is not None:
+            if metadata.introspection_endpoint is None:
+                raise DiscoveryError("the metadata names no introspection_endpoint")
+            introspection = IntrospectionClient(metadata.introspection_endpoint, api_key, timeout=timeout, http=http)
+        verifier = cls(metadata.jwks_uri, issuer, audience, leeway=leeway, min_refresh_interval=min_refresh_interval,
+                       timeout=timeout, introspection=introspection,
+                       fallback_to_introspection=fallback_to_introspection, http=http, clock=clock)
+        verifier.metadata = metadata
+        return verifier
 
     def verify(self, token: str, *, online: bool = False) -> TokenClaims:
         if online and self.introspection is None:

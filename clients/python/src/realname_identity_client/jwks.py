@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import urllib3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from identity.client.model import InvalidToken
+from realname_identity_client._http import TRANSPORT_ERRORS, Transport, default_transport, send
+from realname_identity_client.model import InvalidToken
 
 DEFAULT_MAX_AGE = 300.0
 LONGEST_MAX_AGE = 24 * 3600.0
@@ -51,11 +51,11 @@ def _ed25519_key(jwk: Any) -> tuple[str, Ed25519PublicKey] | None:
 
 class JwksCache:
     def __init__(self, url: str, *, min_refresh_interval: float = 30.0, timeout: float = 5.0,
-                 http: urllib3.PoolManager | None = None, clock: Callable[[], float] = time.time) -> None:
+                 http: Transport | None = None, clock: Callable[[], float] = time.time) -> None:
         self.url = url
         self.min_refresh_interval = min_refresh_interval
-        self._timeout = urllib3.Timeout(total=timeout)
-        self._http = http or urllib3.PoolManager(num_pools=2, maxsize=4)
+        self._timeout = timeout
+        self._http = http or default_transport()
         self._clock = clock
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._fresh_until = float("-inf")
@@ -87,9 +87,8 @@ class JwksCache:
                 headers["If-None-Match"] = self._etag
             self.fetches += 1
             try:
-                response = self._http.request("GET", self.url, headers=headers, timeout=self._timeout,
-                                              retries=False, redirect=False)
-            except urllib3.exceptions.HTTPError:
+                response = send(self._http, "GET", self.url, headers=headers, timeout=self._timeout)
+            except TRANSPORT_ERRORS:
                 return  # keep what we hold; the next attempt waits for the interval
             if response.status == 304:
                 self._fresh_until = now + _max_age(response.headers.get("Cache-Control"))
