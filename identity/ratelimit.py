@@ -50,6 +50,10 @@ class SweepingMemoryStorage(MemoryStorage):
     worker that is a thread start and a wait for it on most requests. Expiry does not need it:
     `get` already ignores an expired counter. This storage sweeps inline instead, at most once
     a second, which keeps memory bounded the same way.
+
+    The hook it replaces is private (name-mangled) in `limits`, so `limits` is pinned exactly,
+    and a test (`test_in_process_storage_override_is_the_hook_limits_calls`) fails if an
+    upgrade renames it and the parent's timer thread comes back.
     """
 
     STORAGE_SCHEME = [SCHEME]

@@ -1,24 +1,20 @@
-"""GB 11643-1999 check character (ISO 7064:1983, MOD 11-2).
+"""GB 11643-1999 check character (ISO 7064:1983, MOD 11-2), from python-stdnum.
 
-Implemented from the standard itself, not taken from a library:
+The check value ``c`` makes ``S + c == 1 (mod 11)`` where ``S`` is the sum of the 17 body
+digits weighted ``2**(17 - i) mod 11``; it is written ``X`` when it is 10. The same check
+character closes both the Resident Identity Card number (GB 11643-1999) and the 2023-format
+Foreigner's Permanent Residence ID Card number (GA 2102-2023, which adopts GB 11643's MOD 11-2).
 
-* the 17 body digits a1..a17 (left to right) carry the weights
-  ``W_i = 2**(17 - i) mod 11`` for i = 0..16, that is
-  7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2;
-* ``S = sum(a_i * W_i)``;
-* the check value is ``(12 - S mod 11) mod 11`` (equivalently the value
-  ``c`` with ``S + c == 1 (mod 11)``), written ``X`` when it is 10.
-
-The same check character closes both the Resident Identity Card number
-(GB 11643-1999) and the 2023-format Foreigner's Permanent Residence ID Card
-number (GA 2102-2023, which adopts GB 11643's MOD 11-2).
+The computation is `stdnum.iso7064.mod_11_2`'s; this module only pins down the input it
+accepts (exactly 17 ASCII digits: stdnum's own check would also take other lengths and, via
+``int()``, non-ASCII digits).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-WEIGHTS: Final[tuple[int, ...]] = tuple(pow(2, 17 - i, 11) for i in range(17))
+from stdnum.iso7064 import mod_11_2
 
 _ASCII_DIGITS: Final = frozenset("0123456789")
 
@@ -27,9 +23,7 @@ def gb11643_check_character(body: str) -> str:
     """Return the check character ('0'-'9' or 'X') for 17 ASCII digits."""
     if len(body) != 17 or not set(body) <= _ASCII_DIGITS:
         raise ValueError("the body must be exactly 17 ASCII digits")
-    total = sum(int(digit) * weight for digit, weight in zip(body, WEIGHTS, strict=True))
-    value = (12 - total % 11) % 11
-    return "X" if value == 10 else str(value)
+    return mod_11_2.calc_check_digit(body)
 
 
 def has_valid_check_character(number: str) -> bool:

@@ -336,3 +336,30 @@ def test_in_process_storage_sweeps_expired_keys_so_memory_stays_bounded(monkeypa
     monkeypatch.setattr(storage, "_next_sweep", 0.0)
     storage.incr("key:other", expiry=60)
     assert set(storage.storage) == {"key:other"}
+
+
+def test_in_process_storage_override_is_the_hook_limits_calls(monkeypatch):
+    # SweepingMemoryStorage replaces a name-mangled private method of `limits`' MemoryStorage
+    # (`limits` is pinned for that reason). If an upgrade renames the hook, the override stops
+    # running silently: the parent then starts a Timer thread again and sweeps on it. This
+    # catches that: after construction no Timer may be started, and expired counters must
+    # still be swept, inline, on the next count.
+    import limits.storage.memory as memory
+
+    storage = SweepingMemoryStorage("process-memory://")
+    storage.timer.join()
+    started: list[object] = []
+
+    class NoTimer(threading.Timer):
+        def start(self) -> None:
+            started.append(self)
+
+    monkeypatch.setattr(memory.threading, "Timer", NoTimer)
+    for n in range(20):
+        storage.incr(f"key:{n}", expiry=0.01)
+    time.sleep(0.02)
+    monkeypatch.setattr(storage, "_next_sweep", 0.0)
+    storage.incr("key:other", expiry=60)
+    assert started == []
+    assert set(storage.storage) == {"key:other"}
+    assert set(storage.expirations) == {"key:other"}

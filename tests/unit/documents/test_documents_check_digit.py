@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from stdnum.iso7064 import mod_11_2
 
-from identity.documents.checkdigit import WEIGHTS, gb11643_check_character, has_valid_check_character
+from identity.documents.checkdigit import gb11643_check_character, has_valid_check_character
+
+GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def iso7064_recursive_check(body: str) -> str:
@@ -21,8 +23,12 @@ def iso7064_recursive_check(body: str) -> str:
     return "X" if c == 10 else str(c)
 
 
-def test_weights_are_the_gb11643_weights() -> None:
-    assert WEIGHTS == (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+@pytest.mark.parametrize("position", range(17))
+def test_each_digit_carries_its_gb11643_weight(position: int) -> None:
+    # A single 1 at one position makes the weighted sum that position's weight.
+    body = "0" * position + "1" + "0" * (16 - position)
+    value = (12 - GB11643_WEIGHTS[position] % 11) % 11
+    assert gb11643_check_character(body) == ("X" if value == 10 else str(value))
 
 
 @pytest.mark.parametrize(

@@ -120,9 +120,9 @@ def test_passport_requires_issuing_country(country: str | None) -> None:
     }
 
 
-@pytest.mark.parametrize("country", ["CN", "CHINA", "XXX", "D", "UNO", "RKS", "ANT", "SCG", "C1N", "ÇHN"])
+@pytest.mark.parametrize("country", ["CN", "CHINA", "XXX", "D", "UNO", "RKS", "XKX", "ANT", "SCG", "C1N", "ÇHN"])
 def test_passport_issuing_country_must_be_a_current_iso_alpha3_code(country: str) -> None:
-    # Two-letter codes, names, ICAO-only codes (D, UNO, RKS) and withdrawn codes are refused.
+    # Two-letter codes, names, ICAO-only codes (D, UNO, RKS), user-assigned (XKX) and withdrawn codes are refused.
     assert errors_of("passport", "E12345678", country) == {
         "id_document.issuing_country": [m.COUNTRY_NOT_ALPHA3]
     }
