@@ -1,7 +1,8 @@
 """The README's curl examples run, in order, against the app, and cover every operation.
 
 Each `curl` of the "API by example" block is parsed as the shell would (shlex) and sent with
-the test client; `PSN`, `TOKEN` and `SAN` are taken from the answers as the README says. A
+the test client; a variable such as `PSN` is taken from the answer before it, from the field its
+line's comment names (`PSN=psn_…   # the answer's "pseudonym"`). A
 route, method, header or body the app does not take fails here, and so does an operation the
 app serves that the README has no example for.
 """
@@ -17,15 +18,15 @@ from typing import Any
 from flask import Flask
 
 from tests.conftest import Platforms
+from tests.support.groups import GROUP_SCOPES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Operations without an API key, or not for platforms: the README names them in prose.
 NOT_PLATFORM_OPERATIONS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/static/<path:filename>"}
 # Features built on other branches: their examples join the README when they are merged.
-PENDING_PREFIXES = ("/v1/groups", "/v1/verification-sessions", "/v1/webhook-endpoints", "/v1/sandbox")
-# Which answer field each variable of the README is taken from, after which request.
-CAPTURES = {("POST", "/v1/registrations"): ("PSN", "pseudonym"), ("POST", "/v1/tokens"): ("TOKEN", "token"),
-            ("POST", "/v1/sanctions"): ("SAN", "id")}
+PENDING_PREFIXES = ("/v1/verification-sessions", "/v1/webhook-endpoints", "/v1/sandbox")
+# `NAME=example   # the answer's "field"`: a variable taken from the answer just before it.
+CAPTURE = re.compile(r'(\w+)=\S+\s+# the answer\'s "(\w+)"')
 
 
 def example_block() -> str:
@@ -80,15 +81,16 @@ def rule_of(app: Flask, method: str, path: str) -> str:
 
 
 def test_every_curl_in_the_readme_runs_in_order(app: Flask, platforms: Platforms) -> None:
-    variables = {"ID": "http://127.0.0.1:8000", "KEY": platforms.key(platforms.create("readme-forum"))}
+    variables = {"ID": "http://127.0.0.1:8000",
+                 "KEY": platforms.key(platforms.create("readme-forum"), GROUP_SCOPES)}
     ran: list[tuple[str, str]] = []
+    answer: dict[str, Any] | None = None
     for statement in shell_statements(example_block()):
-        assignment = re.fullmatch(r"(\w+)=(\S+)", shlex.split(statement, comments=True)[0])
-        if assignment:
-            name = assignment.group(1)
-            if name in {"ID", "KEY"}:
-                continue
-            assert name in variables, f"the README sets {name} before the answer it comes from"
+        if re.fullmatch(r"(\w+)=(\S+)", shlex.split(statement, comments=True)[0]):
+            captured = CAPTURE.match(statement.strip())
+            if captured:
+                assert answer is not None, statement
+                variables[captured.group(1)] = answer[captured.group(2)]
             continue
         words = shlex.split(re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], statement), comments=True)
         assert words[0] == "curl", statement
@@ -102,9 +104,7 @@ def test_every_curl_in_the_readme_runs_in_order(app: Flask, platforms: Platforms
         assert problem is None, (request["method"], path, response.status_code, problem)
         rule = rule_of(app, request["method"], path.split("?")[0])
         ran.append((request["method"], rule))
-        if (request["method"], rule) in CAPTURES:
-            name, field = CAPTURES[(request["method"], rule)]
-            variables[name] = response.get_json()[field]
+        answer = response.get_json(silent=True)
     served = {(method, rule.rule) for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}
               if rule.rule not in NOT_PLATFORM_OPERATIONS and not rule.rule.startswith(PENDING_PREFIXES)}
     assert served - set(ran) == set(), "operations without a README example"
