@@ -36,6 +36,19 @@ class Runtime:
 MAKE_A_KEY = "(umask 077; head -c 32 /dev/urandom | base64 > root.keys)"
 
 
+def root_key_would_be_generated(settings: Settings) -> bool:
+    """True when start-up would generate a development root key; raises when the key file is
+    missing and may not be generated (any database but the embedded SQLite default)."""
+    if not settings.root_key_file_is_default or settings.root_key_file.exists():
+        return False
+    if not settings.database_is_embedded_default:
+        raise SettingsError(
+            "IDENTITY_ROOT_KEY_FILE is not set, and a root key is generated only for the embedded SQLite "
+            f"database; create one with `{MAKE_A_KEY}`, keep a copy apart from the database, "
+            "and set IDENTITY_ROOT_KEY_FILE to its path")
+    return True
+
+
 def obtain_root_keys(settings: Settings) -> RootKeys:
     """Load the root key file; for the embedded SQLite default only, generate a development one, loudly.
 
@@ -43,12 +56,7 @@ def obtain_root_keys(settings: Settings) -> RootKeys:
     recreated container would start with a new key and never decrypt the keyring again.
     """
     path = settings.root_key_file
-    if settings.root_key_file_is_default and not path.exists():
-        if not settings.database_is_embedded_default:
-            raise SettingsError(
-                "IDENTITY_ROOT_KEY_FILE is not set, and a root key is generated only for the embedded SQLite "
-                f"database; create one with `{MAKE_A_KEY}`, keep a copy apart from the database, "
-                "and set IDENTITY_ROOT_KEY_FILE to its path")
+    if root_key_would_be_generated(settings):
         try:
             keys = generate_root_key_file(path)
         except FileExistsError:  # another process of this instance made it first
