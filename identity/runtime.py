@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
 from identity.errors import KeyringError
-from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value
+from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value, observe_authority_call
 from identity.services.authentication import ApiKeyAuthenticator
 from identity.services.keyring import KeyringCache
 from identity.settings import Settings, SettingsError
@@ -96,7 +96,8 @@ def build_runtime(settings: Settings) -> Runtime:
 def build_guarded_verifier(settings: Settings) -> Verifier:
     """The configured verifier; one that asks an authority is bounded and behind a circuit breaker."""
     verifier = build_verifier(settings.verifier, url=settings.verifier_url,
-                              timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries)
+                              timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries,
+                              observe=observe_authority_call)
     if isinstance(verifier, OfflineVerifier):
         return verifier
     VERIFIER_CIRCUIT_STATE.set(0)

@@ -131,9 +131,10 @@ def test_disable_asks_on_a_terminal_and_no_keeps_the_platform(app, runner, platf
 def env(tmp_path: Path) -> dict[str, str]:
     key = tmp_path / "keys" / "root.keys"
     generate_root_key_file(key)
+    # Made-up passwords, which check must hide.
     return {"IDENTITY_INSTANCE_PATH": str(tmp_path / "instance"),
-            "IDENTITY_DATABASE_URL": "postgresql+psycopg://identity:s3cret-pw@db.example:5432/identity",
-            "IDENTITY_REDIS_URL": "redis://:redis-pw@cache.example:6379/0",
+            "IDENTITY_DATABASE_URL": "postgresql://app:s3cret-pw@db.example/identity",  # pragma: allowlist secret
+            "IDENTITY_REDIS_URL": "redis://:redis-pw@cache.example:6379/0",  # pragma: allowlist secret
             "IDENTITY_ROOT_KEY_FILE": str(key), "IDENTITY_RATE_LIMIT": "50 per second"}
 
 
@@ -143,7 +144,7 @@ def test_check_prints_every_setting_as_read_with_passwords_redacted(env):
     body = json.loads(done.stdout)
     settings = body["settings"]
     assert body["ok"] is True and body["version"]
-    assert settings["database_url"] == "postgresql+psycopg://identity:***@db.example:5432/identity"
+    assert settings["database_url"] == "postgresql://app:***@db.example/identity"
     assert settings["redis_url"] == "redis://:***@cache.example:6379/0"
     assert settings["rate_limit"] == "50 per second" and settings["log_format"] == "text"
     assert settings["verifier"] == "offline" and settings["issuer"] == "http://localhost:8000"
