@@ -29,7 +29,7 @@ def issue(platform_id: str, scopes: str) -> Outcome:
 
 
 def _key_json(row: ApiKey) -> dict[str, object]:
-    # Never the secret nor its hash. No "last used": see docs/operations.md (it would cost a write per request).
+    # Never the secret nor its hash. No "last used": docs/operations.md says why.
     return {"key_id": row.id, "scopes": sorted(row.scope_set, key=_scope_order),
             "state": "active" if row.revoked_at is None else "revoked",
             "created_at": rfc3339(row.created_at),
