@@ -14,7 +14,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from identity.log_paths import REQUEST_ID_ENVIRON_KEY, ROUTE_ENVIRON_KEY, UNKNOWN_SEGMENT
+from identity.log_paths import REQUEST_ID_ENVIRON_KEY, ROUTE_ENVIRON_KEY, UNKNOWN_SEGMENT, route_template
 from identity.logging_setup import JsonLineFormatter
 
 
@@ -42,7 +42,8 @@ class IdentityLogger(Logger):
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         if not self.access_log_enabled:
             return
-        environ = {**environ, "PATH_INFO": environ.get(ROUTE_ENVIRON_KEY) or f"/{UNKNOWN_SEGMENT}"}
+        route = environ.get(ROUTE_ENVIRON_KEY)  # no route: the app never saw it (or failed): no path either
+        environ = {**environ, "PATH_INFO": route_template(route) if route else f"/{UNKNOWN_SEGMENT}"}
         if not self.json:
             super().access(resp, req, environ, request_time)
             return

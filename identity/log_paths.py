@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 
-# Where the app leaves the loggable path of a request for the access log.
+# Where the app leaves the request's route rule (or, unrouted, its loggable path) for the access log.
 ROUTE_ENVIRON_KEY = "identity.route"
 # Where it leaves the request id (identity.api.request_ids).
 REQUEST_ID_ENVIRON_KEY = "identity.request_id"
@@ -18,6 +19,11 @@ _VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 def route_template(rule: str) -> str:
     """`/v1/accounts/<string:pseudonym>` -> `/v1/accounts/{pseudonym}`."""
     return _VARIABLE.sub(r"{\1}", rule)
+
+
+def literal_route_segments(rules: Iterable[str]) -> frozenset[str]:
+    """The words the app's routes are made of (`v1`, `accounts`), without their variables."""
+    return frozenset(segment for rule in rules for segment in rule.split("/") if segment and "<" not in segment)
 
 
 def loggable_unrouted_path(path: str, literal_segments: frozenset[str]) -> str:

@@ -1,5 +1,5 @@
-"""Prometheus metrics. Labels are route templates and outcome codes: never a path, a pseudonym,
-or anything a person submitted.
+"""Prometheus metrics. Labels are route templates (`/v1/accounts/<string:pseudonym>`, bounded by
+the code) and outcome codes: never a path, a pseudonym, or anything a person submitted.
 
 Under gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR (config/gunicorn.conf.py
 does) so that /metrics adds up every worker.
@@ -26,6 +26,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from identity.log_paths import ROUTE_ENVIRON_KEY, literal_route_segments, loggable_unrouted_path
 
 HTTP_REQUESTS = Counter("identity_http_requests_total", "HTTP requests answered",
                         ["method", "route", "status"])
@@ -91,12 +93,6 @@ def _method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else "other"
 
 
-def _route_label() -> str:
-    # The rule's template (`/v1/accounts/<string:pseudonym>`), never the path: bounded by the code.
-    rule = request.url_rule
-    return rule.rule if rule is not None else "unmatched"
-
-
 def init_metrics(app: Flask) -> None:
     BUILD_INFO.labels(version=service_version(), python_version=platform.python_version()).set(1)
 
@@ -104,13 +100,27 @@ def init_metrics(app: Flask) -> None:
     def _start_timer() -> None:
         g.request_started = time.perf_counter()
 
+    literal_segments: frozenset[str] | None = None
+
     @app.after_request
     def _observe(response: Response) -> Response:
+        nonlocal literal_segments
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup
+        rule = req.url_rule
+        route = rule.rule if rule is not None else "unmatched"
         started = g.get("request_started")
-        route = _route_label()
         if started is not None:
             HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(method=_method_label(request.method), route=route, status=str(response.status_code)).inc()
+        HTTP_REQUESTS.labels(method=_method_label(req.method), route=route, status=str(response.status_code)).inc()
+        # gunicorn writes the access line after Flask dropped the request: leave it the route, never
+        # the path, which holds pseudonyms and other ids (identity.gunicorn_logging). Here rather
+        # than in a hook of its own: the rule is at hand, and a hook costs on every request.
+        if rule is None:
+            if literal_segments is None:
+                literal_segments = literal_route_segments(r.rule for r in app.url_map.iter_rules())
+            req.environ[ROUTE_ENVIRON_KEY] = loggable_unrouted_path(req.path, literal_segments)
+        else:
+            req.environ[ROUTE_ENVIRON_KEY] = route
         return response
 
 

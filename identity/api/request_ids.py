@@ -1,5 +1,5 @@
 """`X-Request-Id`: taken from the request when it is sane, made otherwise, sent back on every
-response and put on every log line of the request; and the route template for the access log.
+response and put on every log line of the request.
 
 A WSGI middleware rather than Flask hooks: it answers for every response, those of error
 handlers and of requests that never reach a view included, at the cost of a header lookup.
@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask
 
-from identity.log_paths import REQUEST_ID_ENVIRON_KEY, ROUTE_ENVIRON_KEY, loggable_unrouted_path, route_template
+from identity.log_paths import REQUEST_ID_ENVIRON_KEY
 from identity.logging_setup import current_request_id
 
 HEADER = "X-Request-Id"
@@ -23,20 +23,13 @@ HEADER = "X-Request-Id"
 _SANE = re.compile(r"[\x21-\x7e]{1,128}")
 
 
-def new_request_id() -> str:
-    return secrets.token_hex(16)
-
-
-def sane_request_id(value: str | None) -> str | None:
-    return value if value is not None and _SANE.fullmatch(value) else None
-
-
 class RequestIdMiddleware:
     def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request_id = sane_request_id(environ.get("HTTP_X_REQUEST_ID")) or new_request_id()
+        sent = environ.get("HTTP_X_REQUEST_ID")
+        request_id = sent if sent is not None and _SANE.fullmatch(sent) else secrets.token_hex(16)
         environ[REQUEST_ID_ENVIRON_KEY] = request_id  # for gunicorn's access log line
 
         def start_with_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -52,19 +45,3 @@ class RequestIdMiddleware:
 
 def init_request_ids(app: Flask) -> None:
     app.wsgi_app = RequestIdMiddleware(app.wsgi_app)  # type: ignore[method-assign]
-    literal_segments: frozenset[str] | None = None
-
-    @app.after_request
-    def _record_route(response: Response) -> Response:
-        # The access log is written after Flask dropped the request: leave it the route template
-        # (`/v1/accounts/{pseudonym}`), never the path, which holds pseudonyms and other ids.
-        nonlocal literal_segments
-        rule = request.url_rule
-        if rule is not None:
-            request.environ[ROUTE_ENVIRON_KEY] = route_template(rule.rule)
-        else:
-            if literal_segments is None:
-                literal_segments = frozenset(segment for r in app.url_map.iter_rules()
-                                             for segment in r.rule.split("/") if segment and "<" not in segment)
-            request.environ[ROUTE_ENVIRON_KEY] = loggable_unrouted_path(request.path, literal_segments)
-        return response
