@@ -1,9 +1,9 @@
 """gunicorn's logger for this service (`logger_class` in config/gunicorn.conf.py).
 
 Its access line names the route template (`/v1/accounts/{pseudonym}`), never the path, which
-holds pseudonyms and other ids (the app leaves the template in the WSGI environ), and carries
-the request id. With IDENTITY_LOG_FORMAT=json, gunicorn's own lines and its access lines are
-JSON objects with a timestamp, like the app's.
+holds pseudonyms and other ids (the app leaves the route's rule in the WSGI environ, see
+identity.metrics), and carries the request id. With IDENTITY_LOG_FORMAT=json, gunicorn's own
+lines and its access lines are JSON objects with a timestamp, like the app's.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import click
 from identity.cli.output import fail
 from identity.crypto.root_keys import load_root_keys
 from identity.errors import KeyringError
+from identity.metrics import service_version
 from identity.runtime import root_key_would_be_generated
 from identity.settings import Settings, SettingsError
 
@@ -61,15 +62,6 @@ def settings_as_read(settings: Settings) -> dict[str, Any]:
     return {f.name: redact(f.name, _plain(getattr(settings, f.name))) for f in fields(settings)}
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("identity-service")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 @click.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 def check(as_json: bool) -> None:
@@ -95,10 +87,11 @@ def check(as_json: bool) -> None:
         root = {"file": str(settings.root_key_file), "keys": len(keys.keys), "would_generate": False}
         root_text = f"{settings.root_key_file}: {len(keys.keys)} key(s), the first encrypts"
     if as_json:
-        click.echo(json.dumps({"ok": True, "version": _version(), "settings": shown, "root_keys": root},
+        click.echo(json.dumps({"ok": True, "version": service_version(), "settings": shown, "root_keys": root},
                               ensure_ascii=False, default=str))
         return
-    click.echo(f"{_settings_text(shown)}\nroot keys: {root_text}\nconfiguration OK (identity-service {_version()})")
+    click.echo(f"{_settings_text(shown)}\nroot keys: {root_text}\n"
+               f"configuration OK (identity-service {service_version()})")
 
 
 def _settings_text(shown: dict[str, Any]) -> str:
