@@ -22,8 +22,11 @@ max_requests = 100_000
 max_requests_jitter = 10_000
 accesslog = "-"
 errorlog = "-"
-# %(U)s is the path without its query string: a query (`?external_ref=`) never reaches the log.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# identity.gunicorn_logging: %(U)s is the route template (`/v1/accounts/{pseudonym}`), never the
+# path with its ids, and never a query string (`?external_ref=`). With IDENTITY_LOG_FORMAT=json
+# every line (access lines included) is a JSON object with a timestamp and the request id.
+logger_class = "identity.gunicorn_logging.IdentityLogger"
+access_log_format = '%(t)s %(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 
 # Every worker writes its metrics to a shared folder; /metrics adds them up.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

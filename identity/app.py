@@ -15,7 +15,7 @@ from identity.settings import Settings
 
 
 def build_app(settings: Settings) -> Flask:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     settings.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the database and keys
     app = Flask("identity", instance_path=str(settings.instance_path))
     app.config.update(
@@ -44,6 +44,9 @@ def build_app(settings: Settings) -> Flask:
     app.extensions["identity"] = build_runtime(settings)
 
     from identity.api import init_api
+    from identity.api.request_ids import init_request_ids
+
+    init_request_ids(app)
     from identity.cli import init_cli
 
     init_api(app)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
 from identity.errors import KeyringError
-from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value
+from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value, observe_authority_call
 from identity.services.authentication import ApiKeyAuthenticator
 from identity.services.keyring import KeyringCache
 from identity.settings import Settings, SettingsError
@@ -36,6 +36,19 @@ class Runtime:
 MAKE_A_KEY = "(umask 077; head -c 32 /dev/urandom | base64 > root.keys)"
 
 
+def root_key_would_be_generated(settings: Settings) -> bool:
+    """True when start-up would generate a development root key; raises when the key file is
+    missing and may not be generated (any database but the embedded SQLite default)."""
+    if not settings.root_key_file_is_default or settings.root_key_file.exists():
+        return False
+    if not settings.database_is_embedded_default:
+        raise SettingsError(
+            "IDENTITY_ROOT_KEY_FILE is not set, and a root key is generated only for the embedded SQLite "
+            f"database; create one with `{MAKE_A_KEY}`, keep a copy apart from the database, "
+            "and set IDENTITY_ROOT_KEY_FILE to its path")
+    return True
+
+
 def obtain_root_keys(settings: Settings) -> RootKeys:
     """Load the root key file; for the embedded SQLite default only, generate a development one, loudly.
 
@@ -43,12 +56,7 @@ def obtain_root_keys(settings: Settings) -> RootKeys:
     recreated container would start with a new key and never decrypt the keyring again.
     """
     path = settings.root_key_file
-    if settings.root_key_file_is_default and not path.exists():
-        if not settings.database_is_embedded_default:
-            raise SettingsError(
-                "IDENTITY_ROOT_KEY_FILE is not set, and a root key is generated only for the embedded SQLite "
-                f"database; create one with `{MAKE_A_KEY}`, keep a copy apart from the database, "
-                "and set IDENTITY_ROOT_KEY_FILE to its path")
+    if root_key_would_be_generated(settings):
         try:
             keys = generate_root_key_file(path)
         except FileExistsError:  # another process of this instance made it first
@@ -88,7 +96,8 @@ def build_runtime(settings: Settings) -> Runtime:
 def build_guarded_verifier(settings: Settings) -> Verifier:
     """The configured verifier; one that asks an authority is bounded and behind a circuit breaker."""
     verifier = build_verifier(settings.verifier, url=settings.verifier_url,
-                              timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries)
+                              timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries,
+                              observe=observe_authority_call)
     if isinstance(verifier, OfflineVerifier):
         return verifier
     VERIFIER_CIRCUIT_STATE.set(0)

@@ -22,6 +22,7 @@ from identity.rates import parse_rate
 from identity.verifiers import http_worst_case_seconds
 
 VERIFIER_KINDS = ("offline", "http")
+LOG_FORMATS = ("text", "json")
 # The Cybersecurity Law (art. 21) asks for network logs kept at least six months: no setting may
 # purge the audit log sooner than this.
 MIN_AUDIT_RETENTION_DAYS = 183
@@ -71,6 +72,8 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     jwks_max_age_seconds: int = 300
     log_level: str = "INFO"
+    # `json`: one JSON object a line, for a log shipper (see identity.logging_setup).
+    log_format: str = "text"
     audit_retention_days: int = 400
     testing: bool = False
 
@@ -101,6 +104,7 @@ class Settings:
             trusted_proxies=_whole(env, "IDENTITY_TRUSTED_PROXIES", 0),
             mismatch_limit=env.get("IDENTITY_MISMATCH_LIMIT", "100 per hour"),
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
+            log_format=env.get("IDENTITY_LOG_FORMAT", "text").strip().lower() or "text",
             audit_retention_days=_whole(env, "IDENTITY_AUDIT_RETENTION_DAYS", 400),
         )
         settings = replace(settings, **overrides)
@@ -156,6 +160,8 @@ class Settings:
                     f"lower the first two or raise the last")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("IDENTITY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"IDENTITY_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS:
             raise SettingsError(f"IDENTITY_AUDIT_RETENTION_DAYS must be at least {MIN_AUDIT_RETENTION_DAYS} "
                                 "(the law asks for six months of logs)")

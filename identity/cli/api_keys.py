@@ -1,4 +1,4 @@
-"""`identity-admin api-keys issue|revoke`."""
+"""`identity-admin api-keys issue|list|revoke`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import click
 from flask.cli import AppGroup
 
 from identity.cli.output import Outcome, keyring, operator_command, runtime
+from identity.clock import rfc3339
 from identity.extensions import db
+from identity.models import ApiKey
 from identity.services import platforms
 
-group = AppGroup("api-keys", help="Issue and revoke platforms' API keys.")
+group = AppGroup("api-keys", help="Issue, list and revoke platforms' API keys.")
 
 
 @group.command("issue")
@@ -24,6 +26,31 @@ def issue(platform_id: str, scopes: str) -> Outcome:
             f"{api_key}\n"
             "This key is shown once and cannot be recovered; store it now.")
     return Outcome(text, {"key_id": row.id, "api_key": api_key, "platform_id": platform_id, "scopes": wanted})
+
+
+def _key_json(row: ApiKey) -> dict[str, object]:
+    # Never the secret nor its hash. No "last used": docs/operations.md says why.
+    return {"key_id": row.id, "scopes": sorted(row.scope_set, key=_scope_order),
+            "state": "active" if row.revoked_at is None else "revoked",
+            "created_at": rfc3339(row.created_at),
+            "revoked_at": rfc3339(row.revoked_at)}
+
+
+def _scope_order(scope: str) -> int:
+    return platforms.SCOPES.index(scope) if scope in platforms.SCOPES else len(platforms.SCOPES)
+
+
+@group.command("list")
+@click.argument("platform_id")
+@operator_command
+def list_(platform_id: str) -> Outcome:
+    """The platform's API keys: id, scopes, state, when created (and revoked); never the secret."""
+    rows = platforms.list_api_keys(db.session(), platform_id)
+    lines = [f"{row.id}  {'active' if row.revoked_at is None else 'revoked':<7}  created {rfc3339(row.created_at)}"
+             + (f"  revoked {rfc3339(row.revoked_at)}" if row.revoked_at else "")
+             + f"  {','.join(sorted(row.scope_set, key=_scope_order))}" for row in rows]
+    return Outcome("\n".join(lines) or f"no API keys for {platform_id}",
+                   {"platform_id": platform_id, "keys": [_key_json(row) for row in rows]})
 
 
 @group.command("revoke")

@@ -1,4 +1,4 @@
-"""`identity-admin db upgrade`."""
+"""`identity-admin db upgrade|current`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from identity.cli.output import Outcome, keyring, operator_command, runtime
 from identity.extensions import db
-from identity.schema_state import MIGRATIONS_DIR, database_revision
+from identity.schema_state import MIGRATIONS_DIR, database_revision, head_revision
 from identity.services import audit, epochs
 from identity.services.keyring import ensure_initial_keys
 
@@ -31,3 +31,15 @@ def upgrade() -> Outcome:
     if created:
         text += f"; created primary keys: {', '.join(created)}"
     return Outcome(text, {"revision": after, "previous_revision": before, "keys_created": created})
+
+
+@group.command("current")
+@operator_command(needs_current_schema=False)
+def current() -> Outcome:
+    """The database's schema revision and whether it is the one this version needs (read-only)."""
+    revision, head = database_revision(), head_revision()
+    data = {"revision": revision, "head": head, "is_head": revision == head}
+    if revision == head:
+        return Outcome(f"schema at {revision} (head: current)", data)
+    return Outcome(f"schema at {revision or 'none'}; this version needs {head}: run `identity-admin db upgrade`",
+                   data)

@@ -1,4 +1,4 @@
-"""`identity-admin platforms create|update|list|disable`."""
+"""`identity-admin platforms create|update|list|show|disable|assess`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command, operator_option
+from identity.cli.confirmation import confirm, destroying
+from identity.cli.output import Outcome, keyring, operator_command, operator_option, runtime
 from identity.clock import rfc3339, utc_now
 from identity.errors import OperatorError
 from identity.extensions import db
@@ -68,11 +69,37 @@ def list_() -> Outcome:
     return Outcome(text, {"platforms": [_platform_json(p) for p in rows]})
 
 
-@group.command("disable")
+@group.command("show")
 @click.argument("platform_id")
 @operator_command
-def disable(platform_id: str) -> Outcome:
+def show(platform_id: str) -> Outcome:
+    """A platform, the policy that applies to it (defaults filled in) and how many keys it holds."""
+    platform = platforms.get_platform(db.session(), platform_id)
+    policy = platforms.effective_policy(platform, runtime().settings.mismatch_limit)
+    keys = platforms.list_api_keys(db.session(), platform.id)
+    active = sum(1 for key in keys if key.revoked_at is None)
+    data = {**_platform_json(platform), "policy": policy,
+            "disabled_at": rfc3339(platform.disabled_at),
+            "api_keys": {"active": active, "revoked": len(keys) - active}}
+    lines = [f"{platform.id}  {platform.name}", f"status: {platform.status}",
+             f"created: {data['created_at']}"]
+    if data["disabled_at"]:
+        lines.append(f"disabled: {data['disabled_at']}")
+    lines.append(f"api keys: {active} active, {len(keys) - active} revoked")
+    lines.append("policy:")
+    lines.extend(f"  {name}: {json.dumps(value, ensure_ascii=False)}" for name, value in policy.items())
+    return Outcome("\n".join(lines), data)
+
+
+@group.command("disable")
+@click.argument("platform_id")
+@destroying
+@operator_command
+def disable(platform_id: str, yes: bool) -> Outcome:
     """Disable a platform: its keys stop working at once."""
+    platform = platforms.get_platform(db.session(), platform_id)
+    if platform.status != "disabled":
+        confirm(f"Disable platform {platform.id} ({platform.name})? Its API keys stop working at once.", yes)
     platform = platforms.disable_platform(db.session(), keyring(), platform_id)
     return Outcome(f"disabled platform {platform.id}", _platform_json(platform))
 

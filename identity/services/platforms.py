@@ -110,6 +110,14 @@ def policy_of(platform: Platform) -> PlatformPolicy:
     return PlatformPolicy(**platform.policy)
 
 
+def effective_policy(platform: Platform, default_mismatch_limit: str) -> dict[str, Any]:
+    """Every policy key with the value that applies, the service's defaults filled in."""
+    policy = asdict(policy_of(platform))
+    if policy.get("mismatch_limit") is None:
+        policy["mismatch_limit"] = default_mismatch_limit
+    return policy
+
+
 def create_platform(session: Session, keyring: Keyring, name: str, policy: PlatformPolicy) -> Platform:
     name = name.strip()
     if not name or len(name) > 200:
@@ -191,6 +199,13 @@ def issue_api_key(session: Session, keyring: Keyring, hasher: key_secrets.Secret
     audit.record(session, keyring, actor=OPERATOR, action="api_key.issued", subject=key_id,
                  details={"platform": platform.id, "scopes": scopes})
     return row, key_secrets.format_api_key(key_id, secret)
+
+
+def list_api_keys(session: Session, platform_id: str) -> list[ApiKey]:
+    """The platform's keys, oldest first, revoked ones included (an operator asks which key was which)."""
+    get_platform(session, platform_id)
+    return list(session.scalars(select(ApiKey).where(ApiKey.platform_id == platform_id)
+                                .order_by(ApiKey.created_at, ApiKey.id)))
 
 
 def revoke_api_key(session: Session, keyring: Keyring, key_id: str) -> ApiKey:

@@ -21,7 +21,7 @@ from identity.verifiers.base import (
     utc_now,
 )
 from identity.verifiers.guard import CircuitState, GuardedVerifier
-from identity.verifiers.http import DEFAULT_BACKOFF, HttpVerifier
+from identity.verifiers.http import DEFAULT_BACKOFF, CallObserver, HttpVerifier
 from identity.verifiers.http import worst_case_seconds as _worst_case_seconds
 from identity.verifiers.offline import OfflineVerifier
 
@@ -60,6 +60,7 @@ def build_verifier(
     timeout: float = 5.0,
     retries: int = 2,
     clock: Clock = utc_now,
+    observe: CallObserver | None = None,
 ) -> Verifier:
     """The verifier for `IDENTITY_VERIFIER` = `kind`.
 
@@ -80,5 +81,6 @@ def build_verifier(
             read_timeout=timeout,
             retries=retries,
             clock=clock,
+            observe=observe,
         )
     raise ValueError(f"unknown verifier kind {kind!r}: expected one of {', '.join(VERIFIER_KINDS)}")

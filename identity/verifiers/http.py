@@ -46,6 +46,7 @@ import http.client
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -92,6 +93,10 @@ DEFAULT_BACKOFF: Final = 0.2
 POOL_MAXSIZE: Final = 16
 
 _USER_AGENT: Final = "identity-service/verifier"
+
+#: Told of every finished call: its outcome (one of the fixed words of the log line: `match`,
+#: `no_match`, `timeout`, `unreachable`, ...) and its seconds, retries included. For metrics.
+CallObserver = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ class HttpVerifier:
         backoff: float = DEFAULT_BACKOFF,
         clock: Clock = utc_now,
         pool: urllib3.PoolManager | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         try:
             parsed = parse_url(url)
@@ -174,6 +180,7 @@ class HttpVerifier:
         self._retries = retries
         self._backoff = backoff
         self._clock = clock
+        self._observe = observe
         self._owns_pool = pool is None
         self._pool = pool if pool is not None else urllib3.PoolManager(maxsize=POOL_MAXSIZE, block=False)
         self._headers = {
@@ -280,14 +287,17 @@ class HttpVerifier:
         return _Failure("unexpected_status", _GARBLED, status=status)
 
     def _log(self, level: int, outcome: str, status: int | None, attempts: int, started: float) -> None:
+        elapsed = time.monotonic() - started
         logger.log(
             level,
             "identity verification outcome=%s status=%s attempts=%d elapsed_ms=%d",
             outcome,
             _status_text(status),
             attempts,
-            round((time.monotonic() - started) * 1000),
+            round(elapsed * 1000),
         )
+        if self._observe is not None:
+            self._observe(outcome, elapsed)
 
 
 def _transport_failure(error: BaseException) -> _Failure:

@@ -80,7 +80,7 @@ def test_duplicate_platform_names_are_refused(runner):
 def test_every_command_is_audited(app, runner, platform):
     issued = as_json(admin(runner, "api-keys", "issue", platform, "--scopes", "accounts:read", "--json"))
     admin(runner, "api-keys", "revoke", issued["key_id"])
-    admin(runner, "platforms", "disable", platform)
+    admin(runner, "platforms", "disable", platform, "--yes")
     with app.app_context():
         actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
     assert actions[-3:] == ["api_key.issued", "api_key.revoked", "platform.disabled"]
