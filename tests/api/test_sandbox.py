@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -240,3 +241,12 @@ def test_the_openapi_document_describes_the_sandbox(client):
     schemas = spec["components"]["schemas"]
     assert "sandbox" in schemas["Introspection"]["properties"]
     assert set(schemas["SandboxIdentity"]["properties"]) >= {"outcome", "real_name", "id_document", "status", "code"}
+
+
+def test_the_readme_publishes_the_identities_the_service_lists(client, sandbox):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Sandbox platforms", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ") and "`71" in line]
+    documented = {(cells[1].strip(), cells[2].strip().strip("`")) for cells in rows}
+    listed = client.get("/v1/sandbox/identities", headers=sandbox).get_json()["items"]
+    assert documented == {(i["real_name"], i["id_document"]["number"]) for i in listed}
