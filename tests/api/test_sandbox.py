@@ -164,7 +164,7 @@ def test_the_unavailable_identity_answers_503_with_retry_after_and_stores_nothin
 
 def test_a_sandbox_refuses_any_other_number_without_echoing_it(client, sandbox, app, caplog):
     caplog.set_level(logging.DEBUG)
-    passport = {"type": "passport", "number": "E12345678", "issuing_country": "CHN"}
+    passport = {"type": "passport", "number": "G12345678", "issuing_country": "CHN"}
     for document in ({"type": "cn_resident_id", "number": REAL_NUMBER}, passport):
         body = registration(REAL_NUMBER, id_document=document)
         response = client.post("/v1/registrations", json=body, headers=sandbox)
