@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +250,16 @@ def test_the_readme_publishes_the_identities_the_service_lists(client, sandbox):
     documented = {(cells[1].strip(), cells[2].strip().strip("`")) for cells in rows}
     listed = client.get("/v1/sandbox/identities", headers=sandbox).get_json()["items"]
     assert documented == {(i["real_name"], i["id_document"]["number"]) for i in listed}
+
+
+def test_the_transparency_report_leaves_sandbox_sanctions_out(client, runner, sandbox):
+    _, normal = onboard(runner, "forum", sandbox=False)
+    real = client.post("/v1/registrations", json=registration(REAL_NUMBER), headers=normal).get_json()["pseudonym"]
+    test = register(client, sandbox, ADULT).get_json()["pseudonym"]
+    for headers, pseudonym, reason in ((normal, real, "spam"), (sandbox, test, "fraud")):
+        filed = client.post("/v1/sanctions", headers=headers, json={
+            "pseudonym": pseudonym, "kind": "posting_ban", "reason_code": reason, "evidence_ref": "r-1"})
+        assert filed.status_code == 201, filed.get_json()
+    today = datetime.now(UTC).date().isoformat()
+    report = admin(runner, "transparency", "report", "--from", today, "--to", today)
+    assert report["sanctions"] == {"by_kind": {"posting_ban": 1}, "by_reason": {"spam": 1}}
