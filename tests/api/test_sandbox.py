@@ -15,10 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from identity import create_app
+from identity.client import IntrospectionClient, TokenVerifier
 from identity.extensions import db
 from identity.models import Person
 from tests.support.authority import Authority
 from tests.support.people import registration, resident_id
+from tests.support.serving import served
 
 ALL = "registrations:write,accounts:read,accounts:write,tokens:issue,tokens:introspect,sanctions:read,sanctions:write"
 # What the contract and README publish; the tests hold the service to it, not to its own list.
@@ -263,3 +265,17 @@ def test_the_transparency_report_leaves_sandbox_sanctions_out(client, runner, sa
     today = datetime.now(UTC).date().isoformat()
     report = admin(runner, "transparency", "report", "--from", today, "--to", today)
     assert report["sanctions"] == {"by_kind": {"posting_ban": 1}, "by_reason": {"spam": 1}}
+
+
+def test_the_posting_service_client_tells_sandbox_tokens_apart(app, client, runner):
+    with served(app) as url:
+        for sandbox, person in ((True, ADULT), (False, ("张三", REAL_NUMBER))):
+            platform, keys = onboard(runner, f"forum-{sandbox}", sandbox=sandbox)
+            token = client.post("/v1/tokens", headers=keys, json={
+                "pseudonym": register(client, keys, person).get_json()["pseudonym"]}).get_json()["token"]
+            verifier = TokenVerifier(f"{url}/.well-known/jwks.json", audience=platform,
+                                     issuer=app.extensions["identity"].settings.issuer,
+                                     introspection=IntrospectionClient(f"{url}/v1/tokens/introspect",
+                                                                       keys["Authorization"].split()[1]))
+            assert verifier.verify(token).sandbox is sandbox
+            assert verifier.verify(token, online=True).sandbox is sandbox
