@@ -122,6 +122,10 @@ def test_the_registered_adult_registers_as_an_adult_verified_by_the_sandbox(clie
     assert response.headers["Location"] == f"/v1/accounts/{account['pseudonym']}"
     again = register(client, sandbox, ADULT)  # one account per person, as anywhere
     assert again.status_code == 409 and again.get_json()["existing_pseudonyms"] == [account["pseudonym"]]
+    # A test run that closes its account at the end can register the same identity on the next run.
+    assert client.delete(f"/v1/accounts/{account['pseudonym']}", headers=sandbox).status_code == 204
+    next_run = register(client, sandbox, ADULT)
+    assert next_run.status_code == 201 and next_run.get_json()["pseudonym"] != account["pseudonym"]
 
 
 def test_the_registered_adult_under_another_name_is_not_verified(client, sandbox):
