@@ -31,6 +31,7 @@ MINOR_UNDER_14: Final = "minor_under_14"
 BLACKLISTED: Final = "blacklisted"
 AUTHORITY_MISMATCH: Final = "authority_mismatch"
 AUTHORITY_UNAVAILABLE: Final = "authority_unavailable"
+SOURCE: Final = "sandbox"  # a sandbox mismatch's source in the audit log
 #: Seconds the "authority unavailable" identity's 503 says to wait: the HTTP verifier's default.
 UNAVAILABLE_RETRY_AFTER: Final = 30
 
@@ -107,7 +108,7 @@ class SandboxAuthority:
         if identity.outcome == AUTHORITY_UNAVAILABLE:
             raise VerificationUnavailable(retry_after=UNAVAILABLE_RETRY_AFTER)
         if identity.outcome == AUTHORITY_MISMATCH or real_name != identity.real_name:
-            raise IdentityNotVerified()
+            raise IdentityNotVerified(extra={"_source": SOURCE})  # the audit log tells it from a real one
         if identity.outcome == BLACKLISTED:
             # As a global blacklist filed elsewhere answers: the name matched, so it is told.
             raise RegistrationRefused("The person is barred from registering on this platform. It has no end date.")
