@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_smorest import Api
 
-from identity.api import accounts, groups, health, registrations, sanctions, tokens
+from identity.api import accounts, groups, health, registrations, sanctions, sandbox, tokens
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
 from identity.api.openapi import ProblemContentPlugin
@@ -41,7 +41,8 @@ def init_api(app: Flask) -> Api:
         "extra_plugins": [ProblemContentPlugin()]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "An API key issued by an operator"})
-    for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp, groups.blp):
+    for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp, groups.blp,
+                      sandbox.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     health.document(api.spec, app)

@@ -63,7 +63,8 @@ def authenticate() -> Principal:
     return found
 
 
-def require_scope(scope: str) -> Callable[[F], F]:
+def require_scope(scope: str | None) -> Callable[[F], F]:
+    """A verified API key with `scope`; with None, any valid key whatever its scopes."""
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -71,7 +72,7 @@ def require_scope(scope: str) -> Callable[[F], F]:
             retry_after = rate_limits().hit_caller(f"key:{found.key_id}")
             if retry_after is not None:
                 raise RateLimited(retry_after=retry_after)
-            if scope not in found.scopes:
+            if scope is not None and scope not in found.scopes:
                 raise Forbidden(f"This API key lacks the scope {scope}.")
             g.principal = found
             return view(*args, **kwargs)

@@ -67,6 +67,8 @@ class IntrospectionSchema(Schema):
     lvl = fields.String(metadata={"enum": ["document_checked", "authority_verified"]})
     adult = fields.Boolean()
     scope = fields.String(metadata={"description": "permissions left now, after current sanctions"})
+    sandbox = fields.Boolean(metadata={"description": "`true` only for a sandbox platform's token; absent otherwise",
+                                       "enum": [True]})
 
 
 class RevocationSchema(Schema):

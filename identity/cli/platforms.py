@@ -23,19 +23,22 @@ group = AppGroup("platforms", help="Onboard and manage platforms.")
 
 def _platform_json(platform: Platform) -> dict[str, object]:
     return {"id": platform.id, "name": platform.name, "status": platform.status, "policy": platform.policy,
-            "created_at": rfc3339(platform.created_at)}
+            "sandbox": platform.sandbox, "created_at": rfc3339(platform.created_at)}
 
 
 @group.command("create")
 @click.argument("name")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
               help='JSON policy: {"min_age": 18, "max_accounts_per_person": 1, "phone": "optional"}')
+@click.option("--sandbox", is_flag=True,
+              help="For integration tests: accepts only the published test identities; its tokens say sandbox.")
 @operator_command
-def create(name: str, policy_file: Path | None) -> Outcome:
+def create(name: str, policy_file: Path | None, sandbox: bool) -> Outcome:
     """Onboard a platform; prints its id."""
     data = None if policy_file is None else _read_policy(policy_file)
-    platform = platforms.create_platform(db.session(), keyring(), name, platforms.parse_policy(data))
-    return Outcome(f"created platform {platform.id} ({platform.name})", _platform_json(platform))
+    platform = platforms.create_platform(db.session(), keyring(), name, platforms.parse_policy(data), sandbox=sandbox)
+    kind = "sandbox platform" if platform.sandbox else "platform"
+    return Outcome(f"created {kind} {platform.id} ({platform.name})", _platform_json(platform))
 
 
 @group.command("update")
@@ -65,7 +68,8 @@ def _read_policy(path: Path) -> object:
 def list_() -> Outcome:
     """Every platform, oldest first."""
     rows = platforms.list_platforms(db.session())
-    text = "\n".join(f"{p.id}  {p.status:<8}  {p.name}" for p in rows) or "no platforms"
+    text = "\n".join(f"{p.id}  {p.status:<8}  {p.name}{'  (sandbox)' if p.sandbox else ''}" for p in rows) \
+        or "no platforms"
     return Outcome(text, {"platforms": [_platform_json(p) for p in rows]})
 
 

@@ -75,6 +75,9 @@ class Document:
     number: str = field(repr=False)  # normalised (uppercase, spaces dropped)
     issuing_country: str | None  # alpha-3 uppercase, passports only
     birth_date: datetime.date | None = field(repr=False)
+    # A published test identity registered on a sandbox platform: the same number is another
+    # person outside the sandbox, so its index material carries a namespace of its own.
+    sandbox: bool = False
 
     def index_material(self) -> bytes:
         """Canonical bytes that identify 'the same person' = same document type + normalised number
@@ -86,7 +89,8 @@ class Document:
         Macau permits ``number`` is the letter and 8-digit lifetime number, so
         the 9- and 11-character forms of the same permit give the same bytes.
         The bytes are meant to be keyed-hashed (HMAC) before storage, not
-        stored as they are.
+        stored as they are.  A sandbox document adds ``"ns":"sandbox"``, so it
+        never finds, nor is found by, a person registered outside the sandbox.
         """
         payload = {
             "v": INDEX_MATERIAL_VERSION,
@@ -94,6 +98,8 @@ class Document:
             "number": _identity_number(self.type, self.number),
             "country": self.issuing_country if self.type == PASSPORT else None,
         }
+        if self.sandbox:
+            payload["ns"] = "sandbox"
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
     def masked_number(self) -> str:

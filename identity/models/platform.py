@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from identity.models.base import Base, UTCDateTime
@@ -20,6 +20,8 @@ class Platform(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | disabled
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A sandbox accepts only the published test identities (services/sandbox.py); set at onboarding, for life.
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="platform")
 

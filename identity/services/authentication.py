@@ -28,6 +28,7 @@ class Principal:
     platform_id: str
     scopes: frozenset[str]
     policy: PlatformPolicy
+    sandbox: bool = False  # a sandbox platform: published test identities only, tokens say `sandbox`
 
     @property
     def actor(self) -> str:
@@ -72,7 +73,7 @@ class ApiKeyAuthenticator:
         elif not may_hash() or not self._hasher.verify(api_key.secret_hash, parsed.secret):
             return None
         principal = Principal(key_id=api_key.id, platform_id=platform.id, scopes=api_key.scope_set,
-                              policy=policy_of(platform))
+                              policy=policy_of(platform), sandbox=platform.sandbox)
         with self._lock:
             if len(self._verified) >= MAX_CACHED_KEYS and api_key.id not in self._verified:
                 self._verified.pop(next(iter(self._verified)))

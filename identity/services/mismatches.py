@@ -125,13 +125,17 @@ def _wait(session: Session, platform_id: str, refs: dict[int, bytes] | None, rat
 
 
 def record(session: Session, keyring: Keyring, principal: Principal, rate: Rate, refs: dict[int, bytes],
-           source: str, now: datetime) -> None:
+           source: str, now: datetime, *, counted: bool = True) -> None:
     """Count and audit one mismatch about to be answered, or raise RateLimited if a limit was
     reached meanwhile. Under the platform's row lock (SQLite: the write lock), so requests
-    racing in several processes cannot together answer more mismatches than the limits allow."""
+    racing in several processes cannot together answer more mismatches than the limits allow.
+    `counted=False` (a sandbox platform's published identities) audits it only."""
+    version, reference = next(iter(refs.items()))
+    if not counted:
+        _audit(session, keyring, principal, version, reference, source, now)
+        return
     session.execute(select(Platform.id).where(Platform.id == principal.platform_id).with_for_update())
     ensure_allowed(session, principal.platform_id, rate, refs, now)
-    version, reference = next(iter(refs.items()))
     connection = session.connection()
     connection.execute(insert(_ROWS).values(platform_id=principal.platform_id, document_ref=reference,
                                             occurred_at=now))
@@ -141,6 +145,11 @@ def record(session: Session, keyring: Keyring, principal: Principal, rate: Rate,
                                            _ROWS.c.occurred_at <= now - max(rate.window, PER_DOCUMENT.window)))
     connection.execute(delete(_ROWS).where(_ROWS.c.occurred_at <= now - max(MAX_WINDOW, PER_DOCUMENT.window)))
     epochs.bump(session, "mismatches")  # every process counts this platform again
+    _audit(session, keyring, principal, version, reference, source, now)
+
+
+def _audit(session: Session, keyring: Keyring, principal: Principal, version: int, reference: bytes, source: str,
+           now: datetime) -> None:
     audit.record(session, keyring, actor=principal.actor, action="registration.not_verified",
                  details={"platform": principal.platform_id, "document_ref": reference.hex(),
                           "index_version": version, "source": source}, now=now)

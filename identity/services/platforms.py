@@ -118,12 +118,15 @@ def effective_policy(platform: Platform, default_mismatch_limit: str) -> dict[st
     return policy
 
 
-def create_platform(session: Session, keyring: Keyring, name: str, policy: PlatformPolicy) -> Platform:
+def create_platform(session: Session, keyring: Keyring, name: str, policy: PlatformPolicy, *,
+                    sandbox: bool = False) -> Platform:
+    """`sandbox`: the platform registers only the published test identities (services/sandbox.py),
+    for its integration tests; set here once, never changed, so real and test data never mix."""
     name = name.strip()
     if not name or len(name) > 200:
         raise OperatorError("a platform name is 1 to 200 characters")
     platform = Platform(id=new_platform_id(), name=name, policy=policy.as_json(), status="active",
-                        created_at=utc_now())
+                        created_at=utc_now(), sandbox=sandbox)
     session.add(platform)
     try:
         with session.begin_nested():
@@ -131,7 +134,7 @@ def create_platform(session: Session, keyring: Keyring, name: str, policy: Platf
     except IntegrityError:
         raise OperatorError(f"a platform named {name!r} already exists") from None
     audit.record(session, keyring, actor=OPERATOR, action="platform.created", subject=platform.id,
-                 details={"policy": policy.as_json()})
+                 details={"policy": policy.as_json(), "sandbox": sandbox})
     return platform
 
 

@@ -31,7 +31,7 @@ from identity.errors import (
 from identity.ids import new_pseudonym
 from identity.models import Account, Base, Person
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import accounts, audit, credit, sanctions, vault
+from identity.services import accounts, audit, credit, sanctions, sandbox, vault
 from identity.services.authentication import Principal
 from identity.verifiers import Verification
 
@@ -75,8 +75,11 @@ def prepare(request: RegistrationRequest, principal: Principal, now: datetime) -
     try:
         document = documents.normalise_document(request.id_type, request.id_number, request.issuing_country,
                                                 today=today)
+        # A sandbox platform takes only the published test identities, and no other platform does.
+        document = sandbox.admit(document, sandbox_platform=principal.sandbox)
     except documents.DocumentError as exc:
         errors.update(exc.errors)
+        document = None
     policy = principal.policy
     if request.phone is not None and policy.phone == "forbidden":
         errors["phone"] = ["This platform's policy does not allow it to collect phone numbers."]

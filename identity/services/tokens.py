@@ -153,6 +153,8 @@ def issue(session: Session, keyring: Keyring, caches: TokenCaches, signing: Sign
         "iat": issued_at, "nbf": issued_at, "exp": issued_at + ttl_seconds, "jti": jti,
         "rnv": True, "lvl": state.level, "adult": state.adult, "scope": " ".join(state.scope),
     }
+    if principal.sandbox:  # only a sandbox's tokens carry the claim: a posting service can refuse them
+        claims["sandbox"] = True
     key = signing.primary
     token = jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
     return IssuedToken(token=token, jti=jti, expires_at=datetime.fromtimestamp(issued_at + ttl_seconds, UTC))
@@ -218,9 +220,12 @@ def introspect(session: Session, keyring: Keyring, caches: TokenCaches, signing:
     state = account_state(session, keyring, caches, claims["sub"], current, now)
     if state is None or state.closed or state.platform_id != principal.platform_id:
         return None
-    return {"active": True, "sub": claims["sub"], "aud": claims["aud"], "exp": verified.exp,
-            "iat": verified.iat, "jti": claims["jti"], "rnv": claims["rnv"], "lvl": claims["lvl"],
-            "adult": claims["adult"], "scope": " ".join(state.scope)}
+    answer = {"active": True, "sub": claims["sub"], "aud": claims["aud"], "exp": verified.exp,
+              "iat": verified.iat, "jti": claims["jti"], "rnv": claims["rnv"], "lvl": claims["lvl"],
+              "adult": claims["adult"], "scope": " ".join(state.scope)}
+    if claims.get("sandbox") is True:
+        answer["sandbox"] = True
+    return answer
 
 
 def revoke(session: Session, keyring: Keyring, signing: SigningKeys, *, issuer: str, principal: Principal,

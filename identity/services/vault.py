@@ -55,17 +55,19 @@ def mismatch_references(keyring: Keyring, document: Document) -> dict[int, bytes
 
 
 def _document_json(document: Document) -> bytes:
-    return json.dumps({"type": document.type, "number": document.number,
-                       "issuing_country": document.issuing_country,
-                       "birth_date": document.birth_date.isoformat() if document.birth_date else None},
-                      separators=(",", ":")).encode()
+    fields: dict[str, object] = {
+        "type": document.type, "number": document.number, "issuing_country": document.issuing_country,
+        "birth_date": document.birth_date.isoformat() if document.birth_date else None}
+    if document.sandbox:  # kept with the document, so re-indexing after a key rotation keeps the namespace
+        fields["sandbox"] = True
+    return json.dumps(fields, separators=(",", ":")).encode()
 
 
 def _document_from_json(raw: bytes) -> Document:
     data = json.loads(raw)
     birth = data.get("birth_date")
     return Document(type=data["type"], number=data["number"], issuing_country=data.get("issuing_country"),
-                    birth_date=date.fromisoformat(birth) if birth else None)
+                    birth_date=date.fromisoformat(birth) if birth else None, sandbox=data.get("sandbox") is True)
 
 
 def seal_identity(keyring: Keyring, person_id: uuid.UUID, identity: Identity) -> dict[str, Any]:

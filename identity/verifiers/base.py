@@ -29,13 +29,13 @@ __all__ = [
 ]
 
 VerificationLevel = Literal["document_checked", "authority_verified"]
-VerificationMethod = Literal["offline", "http"]
+VerificationMethod = Literal["offline", "http", "sandbox"]
 
 DOCUMENT_CHECKED: Final = "document_checked"
 AUTHORITY_VERIFIED: Final = "authority_verified"
 
 _LEVELS: Final = frozenset({DOCUMENT_CHECKED, AUTHORITY_VERIFIED})
-_METHODS: Final = frozenset({"offline", "http"})
+_METHODS: Final = frozenset({"offline", "http", "sandbox"})  # sandbox: services/sandbox.py
 
 Clock = Callable[[], datetime]
 

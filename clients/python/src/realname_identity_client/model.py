@@ -29,6 +29,7 @@ class TokenClaims:
     lvl: str            # document_checked | authority_verified
     adult: bool
     scope: frozenset[str]  # what the holder may do: post, group:create, group:manage
+    sandbox: bool = False  # a sandbox platform's test account: refuse it where only real people may post
 
     def allows(self, permission: str) -> bool:
         return permission in self.scope
@@ -52,4 +53,4 @@ class TokenClaims:
                 raise InvalidToken("malformed")
         if not isinstance(values["rnv"], bool) or not isinstance(values["adult"], bool) or not isinstance(scope, str):
             raise InvalidToken("malformed")
-        return cls(scope=frozenset(scope.split()), **values)
+        return cls(scope=frozenset(scope.split()), sandbox=claims.get("sandbox") is True, **values)
