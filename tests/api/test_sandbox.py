@@ -12,10 +12,10 @@ from typing import Any
 
 import jwt
 import pytest
+from realname_identity_client import IntrospectionClient, TokenVerifier
 from sqlalchemy import func, select
 
 from identity import create_app
-from realname_identity_client import IntrospectionClient, TokenVerifier
 from identity.extensions import db
 from identity.models import Person
 from tests.support.authority import Authority
