@@ -73,15 +73,20 @@ def document(spec: APISpec, app: Flask) -> None:
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
     checks = {"type": "object", "properties": {name: {"type": "string", "enum": ["ok", "failed", "not checked"]}
                                                 for name in READINESS_CHECKS}}
+    checks["required"] = list(READINESS_CHECKS)
     spec.path(rule=rules["health.healthz"], operations={"get": {
         "tags": ["health"], "summary": "The process is alive (no database or key is checked)",
+        "operationId": "checkLiveness",
         "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}}}}})
+            "type": "object", "required": ["status"],
+            "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}}}}})
     spec.path(rule=rules["health.readyz"], operations={"get": {
         "tags": ["health"], "summary": "Ready to serve: the database answers, its schema is current, the keys load",
+        "operationId": "checkReadiness",
         "responses": {
             "200": {"description": "Ready", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"status": {"type": "string", "enum": ["ready"]}, "checks": checks}}}}},
+                "type": "object", "required": ["status", "checks"],
+                "properties": {"status": {"type": "string", "enum": ["ready"]}, "checks": checks}}}}},
             "503": {
                 "description": "Not ready. `failed_check` names the first check that fails: `database` (cannot "
                                "be reached), `schema` (behind: run `identity-admin db upgrade`) or `keys` (the "
