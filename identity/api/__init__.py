@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_smorest import Api
 
-from identity.api import accounts, health, registrations, sanctions, tokens
+from identity.api import accounts, docs, health, registrations, sanctions, tokens
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
 from identity.api.openapi import BEARER_SCHEME, ProblemContentPlugin, scopes_named
@@ -45,6 +45,7 @@ def init_api(app: Flask) -> Api:
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)
     health.document(api.spec, app)
     app.extensions["identity_api"] = api
     register_error_handlers(app)

@@ -1,9 +1,9 @@
-"""Liveness, readiness, metrics, and the human-readable API page. No authentication."""
+"""Liveness, readiness and metrics. No authentication."""
 
 from __future__ import annotations
 
 from apispec import APISpec
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 
 from identity.api.problems import service_unavailable
@@ -11,7 +11,7 @@ from identity.extensions import db
 from identity.metrics import metrics_response
 from identity.schema_state import schema_is_current
 
-blp = Blueprint("health", __name__, template_folder="templates")
+blp = Blueprint("health", __name__)
 
 
 @blp.get("/healthz")
@@ -104,9 +104,3 @@ def document(spec: APISpec, app: Flask) -> None:
 @blp.get("/metrics")
 def metrics() -> Response:
     return metrics_response()
-
-
-@blp.get("/docs")
-def docs() -> str:
-    spec = current_app.extensions["identity_api"].spec.to_dict()
-    return render_template("docs.html", spec=spec)
