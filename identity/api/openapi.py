@@ -102,6 +102,9 @@ class ProblemContentPlugin(BasePlugin):
     def response_helper(self, response: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         # Shared responses (flask-smorest's DEFAULT_ERROR, UNPROCESSABLE_ENTITY, ...) are all errors.
         _as_problem(response)
+        if response.get("description") == "Default error response":  # flask-smorest's `default`
+            response["description"] = ("Any other failure, e.g. 500 `internal_error` (nothing about the cause is "
+                                       "sent) or 405 `method_not_allowed`.")
         return response
 
     def _name(self, operation: dict[str, Any], endpoint: str, method: str, path: str | None) -> None:
