@@ -176,6 +176,8 @@ def _idempotency_parameter() -> dict[str, Any]:
 
 def _problem_response(status: int, codes: Mapping[str, str], existing: Any) -> dict[str, Any]:
     lines = [f"- `{code}`: {meaning}" for code, meaning in codes.items()]
+    if isinstance(existing, dict) and existing.get("description"):
+        lines.insert(0, existing["description"])  # a route's own words (@blp.alt_response) stay first
     response: dict[str, Any] = {
         "description": "\n".join(lines),
         "content": {PROBLEM_MIME: {"schema": {"allOf": [
