@@ -78,6 +78,12 @@ def test_docs_page_lists_every_operation_in_headless_chromium(app, client, tmp_p
             title = driver.find_element(By.CSS_SELECTOR, ".info .title").text
             ARTIFACTS.mkdir(exist_ok=True)
             driver.save_screenshot(str(ARTIFACTS / "docs.png"))
+            # Opened, an operation shows its header parameter, body example and error codes.
+            registration = driver.find_element(By.ID, "operations-registrations-createRegistration")
+            registration.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+            opened = WebDriverWait(driver, 10).until(
+                lambda d: registration.find_element(By.CSS_SELECTOR, ".opblock-body").text)
+            driver.save_screenshot(str(ARTIFACTS / "docs-registration.png"))
             violations = driver.execute_script("return window.__violations")
             console = driver.get_log("browser")
             resources = driver.execute_script(
@@ -86,6 +92,9 @@ def test_docs_page_lists_every_operation_in_headless_chromium(app, client, tmp_p
         driver.quit()
 
     assert listed == expected
+    for shown in ("Idempotency-Key", "registrations:write", "forum-user-42", "duplicate_identity",
+                  "idempotency_key_reused", "Retry-After"):
+        assert shown in opened, shown
     assert "Identity service" in title
     assert violations == []
     assert [entry for entry in console if entry["level"] == "SEVERE"] == []
