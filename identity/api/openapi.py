@@ -42,7 +42,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 # Failures of the HTTP layer that no domain exception stands for (see identity.api.problems).
 PAYLOAD_TOO_LARGE = ("payload_too_large", 413, "The request body is larger than 64 KiB.")
-UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 415, "A body that is not Content-Type: application/json.")
+UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 415, "A body in a media type the operation does not take.")
 SERVICE_UNAVAILABLE = ("service_unavailable", 503, "The database cannot be reached or its schema is behind; "
                                                    "retry after Retry-After.")
 
@@ -147,12 +147,12 @@ def _document_errors(operation: dict[str, Any], view: Callable[..., Any], *, gua
     if guarded:
         add(RateLimited.code, RateLimited.status, "Too many requests from this API key (or, unauthenticated, "
                                                   "from this address).")
-        add(*SERVICE_UNAVAILABLE[:2], SERVICE_UNAVAILABLE[2])
+        add(*SERVICE_UNAVAILABLE)
     has_body = "requestBody" in operation
     takes_query = any(isinstance(p, dict) and p.get("in") == "query" for p in operation.get("parameters", []))
     if has_body:
-        add(*PAYLOAD_TOO_LARGE[:2], PAYLOAD_TOO_LARGE[2])
-        add(*UNSUPPORTED_MEDIA_TYPE[:2], UNSUPPORTED_MEDIA_TYPE[2])
+        add(*PAYLOAD_TOO_LARGE)
+        add(*UNSUPPORTED_MEDIA_TYPE)
     if has_body or takes_query:
         add(ValidationFailed.code, ValidationFailed.status, "A field is not valid; `errors` names each one.")
     if getattr(view, "_identity_idempotent", False):
