@@ -5,8 +5,8 @@ from flask_sqlalchemy import SQLAlchemy
 
 from identity.models.base import Base
 
-# Routes that are never rate limited: probes, metrics and the API documents.
-UNLIMITED_BLUEPRINTS = ("health", "api-docs")
+# Routes that are never rate limited: probes, metrics and the API documents (/openapi.json, /docs).
+UNLIMITED_BLUEPRINTS = ("health", "api-docs", "docs")
 
 
 db = SQLAlchemy(model_class=Base)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_smorest import Api
 
-from identity.api import accounts, groups, health, registrations, sanctions, sandbox, tokens
+from identity.api import accounts, docs, groups, health, registrations, sanctions, sandbox, tokens
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
-from identity.api.openapi import ProblemContentPlugin
+from identity.api.openapi import BEARER_SCHEME, ProblemContentPlugin, scopes_named
 from identity.api.problems import problem, register_error_handlers, service_unavailable
 from identity.api.schemas import ProblemSchema
 from identity.api.transactions import init_transactions
@@ -16,6 +16,7 @@ from identity.errors import RateLimited, ValidationFailed
 from identity.extensions import UNLIMITED_BLUEPRINTS
 from identity.metrics import init_metrics
 from identity.schema_state import schema_is_current
+from identity.services.platforms import SCOPES
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 # A schema behind waits for an operator's `db upgrade`: retrying sooner is wasted.
@@ -38,13 +39,14 @@ def init_api(app: Flask) -> Api:
     api = IdentityApi(app, spec_kwargs={"info": {"description": (
         "Real names in the back end, pseudonyms in the front end. Platforms register people "
         "under verified real names and receive only a per-platform pseudonym.")},
-        "extra_plugins": [ProblemContentPlugin()]})
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
-                                                       "description": "An API key issued by an operator"})
+        "extra_plugins": [ProblemContentPlugin(app.view_functions)]})
+    api.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer",
+                                                         "description": scopes_named(SCOPES)})
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp, groups.blp,
                       sandbox.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)
     health.document(api.spec, app)
     app.extensions["identity_api"] = api
     register_error_handlers(app)

@@ -9,16 +9,17 @@ from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal, request_epochs
+from identity.api.openapi import raises
 from identity.api.presenters import account_body
 from identity.api.schemas import (
     AccountListSchema,
     AccountQuerySchema,
     AccountSchema,
     PersonalDataSchema,
-    ProblemSchema,
 )
 from identity.api.transactions import writes
 from identity.clock import utc_now
+from identity.errors import CrossBorderAssessmentRequired, IdentityErased, NotFound
 from identity.extensions import db
 from identity.services import accounts
 from identity.services.epoch_cache import EpochCache
@@ -31,7 +32,7 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
 @blp.doc(security=BEARER_SECURITY, summary="Read an account")
 @require_scope("accounts:read")
 @blp.response(200, AccountSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@raises(NotFound)
 def get_account(pseudonym: str) -> Any:
     now, platform_id = utc_now(), principal().platform_id
     cache, epoch = _views(), request_epochs().get("access", 0)
@@ -69,7 +70,7 @@ def list_accounts(query: dict[str, Any]) -> Any:
                      "sanction keeps it, their identity data is erased by destroying its key.")
 @require_scope("accounts:write")
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@raises(NotFound)
 def close_account(pseudonym: str) -> Any:
     accounts.close(db.session(), current_keyring(), principal(), pseudonym, utc_now())
     return None
@@ -80,9 +81,6 @@ def close_account(pseudonym: str) -> Any:
 @writes
 @require_scope("accounts:read")
 @blp.response(200, PersonalDataSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
-@blp.alt_response(403, schema=ProblemSchema, description="forbidden, or cross_border_assessment_required for "
-                                                           "an overseas platform without a valid security assessment")
-@blp.alt_response(410, schema=ProblemSchema, description="identity_erased")
-def personal_data(pseudonym: str) -> Any:
+@raises(NotFound, CrossBorderAssessmentRequired, IdentityErased)
+def get_personal_data(pseudonym: str) -> Any:
     return accounts.personal_data(db.session(), current_keyring(), principal(), pseudonym, utc_now())

@@ -78,6 +78,7 @@ def require_scope(scope: str | None) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         wrapper._identity_authenticated = True  # type: ignore[attr-defined]  # limited per key, not address
+        wrapper._identity_scope = scope  # type: ignore[attr-defined]  # read by the OpenAPI document
         return wrapper  # type: ignore[return-value]
 
     return decorator

@@ -1,9 +1,9 @@
-"""Liveness, readiness, metrics, and the human-readable API page. No authentication."""
+"""Liveness, readiness and metrics. No authentication."""
 
 from __future__ import annotations
 
 from apispec import APISpec
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -13,7 +13,7 @@ from identity.metrics import KeyAgeCollector, metrics_response
 from identity.models.keyring import KEY_PRIMARY, KeyVersion
 from identity.schema_state import schema_is_current
 
-blp = Blueprint("health", __name__, template_folder="templates")
+blp = Blueprint("health", __name__)
 
 
 @blp.get("/healthz")
@@ -75,15 +75,20 @@ def document(spec: APISpec, app: Flask) -> None:
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
     checks = {"type": "object", "properties": {name: {"type": "string", "enum": ["ok", "failed", "not checked"]}
                                                 for name in READINESS_CHECKS}}
+    checks["required"] = list(READINESS_CHECKS)
     spec.path(rule=rules["health.healthz"], operations={"get": {
         "tags": ["health"], "summary": "The process is alive (no database or key is checked)",
+        "operationId": "checkLiveness",
         "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}}}}})
+            "type": "object", "required": ["status"],
+            "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}}}}})
     spec.path(rule=rules["health.readyz"], operations={"get": {
         "tags": ["health"], "summary": "Ready to serve: the database answers, its schema is current, the keys load",
+        "operationId": "checkReadiness",
         "responses": {
             "200": {"description": "Ready", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"status": {"type": "string", "enum": ["ready"]}, "checks": checks}}}}},
+                "type": "object", "required": ["status", "checks"],
+                "properties": {"status": {"type": "string", "enum": ["ready"]}, "checks": checks}}}}},
             "503": {
                 "description": "Not ready. `failed_check` names the first check that fails: `database` (cannot "
                                "be reached), `schema` (behind: run `identity-admin db upgrade`) or `keys` (the "
@@ -115,8 +120,3 @@ def _primary_key_created() -> list[tuple[str, float]]:
         return []
     return [(kind, created.timestamp()) for kind, created in rows if created is not None]
 
-
-@blp.get("/docs")
-def docs() -> str:
-    spec = current_app.extensions["identity_api"].spec.to_dict()
-    return render_template("docs.html", spec=spec)

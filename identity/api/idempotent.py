@@ -76,4 +76,5 @@ def idempotent(view: F) -> F:
                 raise
         return response
 
+    wrapper._identity_idempotent = True  # type: ignore[attr-defined]  # the document names the header
     return wrapper  # type: ignore[return-value]

@@ -10,10 +10,19 @@ from flask_smorest import Blueprint
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal, request_epochs, runtime
 from identity.api.idempotent import idempotent
+from identity.api.openapi import raises
 from identity.api.presenters import account_body
-from identity.api.schemas import AccountSchema, ProblemSchema, RegistrationSchema
+from identity.api.schemas import REGISTRATION_EXAMPLE, AccountSchema, RegistrationSchema
 from identity.clock import utc_now
-from identity.errors import IdentityNotVerified, RegistrationRefused
+from identity.errors import (
+    AgeRequirementNotMet,
+    Conflict,
+    DuplicateIdentity,
+    GuardianConsentRequired,
+    IdentityNotVerified,
+    RegistrationRefused,
+    VerificationUnavailable,
+)
 from identity.extensions import db
 from identity.metrics import REGISTRATIONS
 from identity.rates import Rate
@@ -37,16 +46,11 @@ def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
 @blp.doc(security=BEARER_SECURITY, summary="Register a person")
 @require_scope("registrations:write")
 @idempotent
-@blp.arguments(RegistrationSchema())  # an instance: built once, not per request
+@blp.arguments(RegistrationSchema(), example=REGISTRATION_EXAMPLE)  # an instance: built once, not per request
 @blp.response(201, AccountSchema, headers={"Location": {"schema": {"type": "string"}}})
-@blp.alt_response(409, schema=ProblemSchema, description="duplicate_identity")
-@blp.alt_response(403, schema=ProblemSchema, description="registration_refused")
-@blp.alt_response(422, schema=ProblemSchema, description="validation_failed, guardian_consent_required, "
-                  "age_requirement_not_met, identity_not_verified")
-@blp.alt_response(429, schema=ProblemSchema, description="rate_limited: too many registrations of this platform "
-                  "(or of this document from it) could not be verified; Retry-After says until when")
-@blp.alt_response(503, schema=ProblemSchema, description="verification_unavailable")
-def register(body: dict[str, Any]) -> Any:
+@raises(DuplicateIdentity, RegistrationRefused, GuardianConsentRequired, AgeRequirementNotMet, IdentityNotVerified,
+        VerificationUnavailable, Conflict)
+def create_registration(body: dict[str, Any]) -> Any:
     caller, now = principal(), utc_now()
     limit = mismatches.platform_rate(caller, runtime().settings.mismatch_limit)
     references: dict[int, bytes] = {}

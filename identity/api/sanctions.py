@@ -9,15 +9,18 @@ from flask_smorest import Blueprint
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal
 from identity.api.idempotent import idempotent
+from identity.api.openapi import raises
 from identity.api.sanction_schemas import (
+    SANCTION_FILING_EXAMPLE,
+    SANCTION_LIFT_EXAMPLE,
     SanctionFilingSchema,
     SanctionLiftSchema,
     SanctionListSchema,
     SanctionQuerySchema,
     SanctionSchema,
 )
-from identity.api.schemas import ProblemSchema
 from identity.clock import utc_now
+from identity.errors import Conflict, IdentityErased, NotFound
 from identity.extensions import db
 from identity.services import sanctions
 
@@ -43,11 +46,9 @@ def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
                      "`identity_erased` (file before closing), whatever the person holds on other platforms.")
 @require_scope("sanctions:write")
 @idempotent
-@blp.arguments(SanctionFilingSchema)
+@blp.arguments(SanctionFilingSchema, example=SANCTION_FILING_EXAMPLE)
 @blp.response(201, SanctionSchema, headers={"Location": {"schema": {"type": "string"}}})
-@blp.alt_response(404, schema=ProblemSchema, description="not_found: no such pseudonym on this platform")
-@blp.alt_response(410, schema=ProblemSchema, description="identity_erased")
-@blp.alt_response(422, schema=ProblemSchema, description="validation_failed")
+@raises(NotFound, IdentityErased)
 def file_sanction(body: dict[str, Any]) -> Any:
     filing = sanctions.Filing(pseudonym=body["pseudonym"], kind=body["kind"], reason_code=body["reason_code"],
                               evidence_ref=body["evidence_ref"], expires_at=body.get("expires_at"))
@@ -62,7 +63,7 @@ def file_sanction(body: dict[str, Any]) -> Any:
 @require_scope("sanctions:read")
 @blp.arguments(SanctionQuerySchema, location="query")
 @blp.response(200, SanctionListSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@raises(NotFound)
 def list_sanctions(query: dict[str, Any]) -> Any:
     found = sanctions.history(db.session(), principal(), query["pseudonym"], utc_now())
     return {"items": [sanction_body(v) for v in found]}
@@ -72,7 +73,7 @@ def list_sanctions(query: dict[str, Any]) -> Any:
 @blp.doc(security=BEARER_SECURITY, summary="Read a sanction")
 @require_scope("sanctions:read")
 @blp.response(200, SanctionSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@raises(NotFound)
 def get_sanction(sanction_id: str) -> Any:
     return sanction_body(sanctions.get(db.session(), principal(), sanction_id, utc_now()))
 
@@ -83,11 +84,9 @@ def get_sanction(sanction_id: str) -> Any:
                      "`conflict`: its history already says how it ended.")
 @require_scope("sanctions:write")
 @idempotent
-@blp.arguments(SanctionLiftSchema)
+@blp.arguments(SanctionLiftSchema, example=SANCTION_LIFT_EXAMPLE)
 @blp.response(200, SanctionSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
-@blp.alt_response(409, schema=ProblemSchema, description="conflict: already lifted or expired")
-@blp.alt_response(422, schema=ProblemSchema, description="validation_failed")
+@raises(NotFound, Conflict)
 def lift_sanction(body: dict[str, Any], sanction_id: str) -> Any:
     return sanction_body(sanctions.lift(db.session(), current_keyring(), principal(), sanction_id, body["reason"],
                                         utc_now()))

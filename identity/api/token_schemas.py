@@ -21,6 +21,12 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+TOKEN_REQUEST_EXAMPLE = {"pseudonym": "psn_7k3m9x2q4w8r6t1v5y0z3a2b4c", "ttl_seconds": 900}
+_JWS_PLACEHOLDER = "<the JWS that POST /v1/tokens answered>"
+INTROSPECTION_EXAMPLE = {"token": _JWS_PLACEHOLDER}
+REVOCATION_EXAMPLE = {"token": _JWS_PLACEHOLDER}
+
+
 class TokenRequestSchema(StrictSchema):
     pseudonym = StrictString(required=True, validate=validate.Length(min=1, max=64),
                              metadata={"example": "psn_7k3m9x2q4w8r6t1v5y0z3a2b4c"})
@@ -31,11 +37,12 @@ class TokenRequestSchema(StrictSchema):
 
 
 class IssuedTokenSchema(Schema):
-    token = fields.String(metadata={"description": "a JWT (RFC 7519) signed with Ed25519 (alg EdDSA, kid in "
-                                                  "the header); verify it against /.well-known/jwks.json"})
-    token_type = fields.String(metadata={"enum": ["Bearer"]})
-    expires_at = Rfc3339()
-    jti = fields.String()
+    token = fields.String(required=True, metadata={
+        "description": "a JWT (RFC 7519) signed with Ed25519 (alg EdDSA, kid in the header); verify it against "
+                       "/.well-known/jwks.json"})
+    token_type = fields.String(required=True, metadata={"enum": ["Bearer"]})
+    expires_at = Rfc3339(required=True)
+    jti = fields.String(required=True)
 
 
 class TokenParameterSchema(StrictSchema):
@@ -76,16 +83,16 @@ class RevocationSchema(Schema):
 
 
 class JwkSchema(Schema):
-    kty = fields.String(metadata={"enum": ["OKP"]})
-    crv = fields.String(metadata={"enum": ["Ed25519"]})
-    x = fields.String()
-    alg = fields.String(metadata={"enum": ["EdDSA"]})
-    use = fields.String(metadata={"enum": ["sig"]})
-    kid = fields.String(metadata={"description": "RFC 7638 JWK thumbprint (SHA-256) of the key"})
+    kty = fields.String(required=True, metadata={"enum": ["OKP"]})
+    crv = fields.String(required=True, metadata={"enum": ["Ed25519"]})
+    x = fields.String(required=True)
+    alg = fields.String(required=True, metadata={"enum": ["EdDSA"]})
+    use = fields.String(required=True, metadata={"enum": ["sig"]})
+    kid = fields.String(required=True, metadata={"description": "RFC 7638 JWK thumbprint (SHA-256) of the key"})
 
 
 class JwksSchema(Schema):
-    keys = fields.List(fields.Nested(JwkSchema))
+    keys = fields.List(fields.Nested(JwkSchema), required=True)
 
 
 class AuthorizationServerMetadataSchema(Schema):
@@ -96,12 +103,15 @@ class AuthorizationServerMetadataSchema(Schema):
     introspection_endpoint = fields.String(required=True)
     revocation_endpoint = fields.String(required=True)
     introspection_endpoint_auth_methods_supported = fields.List(
-        fields.String(), metadata={"description": "`Bearer`: an API key with the `tokens:introspect` scope"})
+        fields.String(), required=True,
+        metadata={"description": "`Bearer`: an API key with the `tokens:introspect` scope"})
     revocation_endpoint_auth_methods_supported = fields.List(
-        fields.String(), metadata={"description": "`Bearer`: an API key with the `tokens:issue` scope"})
-    scopes_supported = fields.List(fields.String(), metadata={"description": "what a token's `scope` may hold"})
+        fields.String(), required=True, metadata={"description": "`Bearer`: an API key with the `tokens:issue` scope"})
+    scopes_supported = fields.List(fields.String(), required=True,
+                                   metadata={"description": "what a token's `scope` may hold"})
     response_types_supported = fields.List(
-        fields.String(), metadata={"description": "empty: tokens are issued to platforms by `POST /v1/tokens`, "
-                                                  "not through an OAuth authorization flow"})
-    grant_types_supported = fields.List(fields.String())
-    service_documentation = fields.String()
+        fields.String(), required=True,
+        metadata={"description": "empty: tokens are issued to platforms by `POST /v1/tokens`, "
+                                 "not through an OAuth authorization flow"})
+    grant_types_supported = fields.List(fields.String(), required=True)
+    service_documentation = fields.String(required=True)

@@ -15,10 +15,13 @@ from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal, request_epochs, runtime
+from identity.api.openapi import raises
 from identity.api.problems import flatten_messages
 from identity.api.responses import json_response
-from identity.api.schemas import ProblemSchema
 from identity.api.token_schemas import (
+    INTROSPECTION_EXAMPLE,
+    REVOCATION_EXAMPLE,
+    TOKEN_REQUEST_EXAMPLE,
     AuthorizationServerMetadataSchema,
     IntrospectionRequestSchema,
     IntrospectionSchema,
@@ -30,7 +33,7 @@ from identity.api.token_schemas import (
 )
 from identity.api.transactions import reads_only
 from identity.clock import utc_now
-from identity.errors import DomainError, ValidationFailed
+from identity.errors import AccountRestricted, DomainError, NotFound, ValidationFailed
 from identity.extensions import db
 from identity.metrics import TOKENS
 from identity.services import tokens
@@ -49,9 +52,11 @@ _INTROSPECTION_REQUEST = IntrospectionRequestSchema()
 _TOKEN_REQUEST = TokenRequestSchema()
 
 
-def _form_or_json(schema: type[TokenParameterSchema], *, required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": {"application/x-www-form-urlencoded": {"schema": schema},
-                                              "application/json": {"schema": schema}}}
+def _form_or_json(schema: type[TokenParameterSchema], example: dict[str, str], *,
+                  required: bool = True) -> dict[str, Any]:
+    return {"required": required,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema, "example": example},
+                        "application/json": {"schema": schema, "example": example}}}
 
 
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
@@ -105,11 +110,11 @@ def _token_parameter(schema: TokenParameterSchema) -> str:
 @blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
          description="No database write and no audit event: issuing changes no stored state. "
                      "`Idempotency-Key` is ignored: a retry gets a new token, and no token is stored.",
-         requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema}}})
+         requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema,
+                                                                          "example": TOKEN_REQUEST_EXAMPLE}}})
 @require_scope("tokens:issue")
 @blp.response(201, IssuedTokenSchema)
-@blp.alt_response(403, schema=ProblemSchema, description="account_restricted: closed, or a sanction bars posting")
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@raises(AccountRestricted, NotFound)
 def issue_token() -> Any:
     # Loaded here rather than by @blp.arguments: webargs' per-request machinery costs more
     # than the schema itself on this hot path. The API's guard has already refused non-JSON.
@@ -138,7 +143,7 @@ def issue_token() -> Any:
                      "valid, revoked, malformed, an unknown or revoked key, a bad signature, another issuer, another "
                      "platform's, or a closed account. `scope` is computed now, after the sanctions in force now. "
                      "`Idempotency-Key` is ignored: the answer is always the current one.",
-         requestBody=_form_or_json(IntrospectionRequestSchema, required=False))
+         requestBody=_form_or_json(IntrospectionRequestSchema, INTROSPECTION_EXAMPLE, required=False))
 @require_scope("tokens:introspect")
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
@@ -154,7 +159,7 @@ def introspect_token() -> Any:
 @blp.doc(security=BEARER_SECURITY, summary="Revoke one of this platform's tokens (RFC 7009)",
          description="200 whether or not the token was active or this platform's; effective at once in "
                      "every server process. Audited. `Idempotency-Key` is ignored.",
-         requestBody=_form_or_json(TokenParameterSchema))
+         requestBody=_form_or_json(TokenParameterSchema, REVOCATION_EXAMPLE))
 @require_scope("tokens:issue")
 @blp.response(200, RevocationSchema)
 def revoke_token() -> Any:
@@ -172,7 +177,7 @@ def revoke_token() -> Any:
                           "Cache-Control max-age, revalidate with If-None-Match, and refetch on an unknown kid.")
 @jwks_blp.response(200, JwksSchema, headers={"ETag": {"schema": {"type": "string"}},
                                               "Cache-Control": {"schema": {"type": "string"}}})
-def jwks() -> Any:
+def get_jwks() -> Any:
     document = signing_keys().jwks(utc_now())
     response = Response(document.body, mimetype="application/json")
     response.headers["ETag"] = document.etag
@@ -216,7 +221,7 @@ def _metadata_document(issuer: str) -> tuple[bytes, str]:
                           "issuer, so a posting service is configured with the issuer URL alone. Cacheable.")
 @jwks_blp.response(200, AuthorizationServerMetadataSchema,
                    headers={"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}})
-def authorization_server_metadata() -> Any:
+def get_authorization_server_metadata() -> Any:
     body, etag = _metadata_document(runtime().settings.issuer)
     response = Response(body, mimetype="application/json")
     response.headers["ETag"] = etag
