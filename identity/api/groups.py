@@ -9,6 +9,9 @@ from flask_smorest import Blueprint
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.context import current_keyring, principal
 from identity.api.group_schemas import (
+    CLOSURE_EXAMPLE,
+    GROUP_CREATION_EXAMPLE,
+    MANAGER_EXAMPLE,
     ClosureSchema,
     GroupCreationSchema,
     GroupListSchema,
@@ -17,9 +20,9 @@ from identity.api.group_schemas import (
     ManagerSchema,
 )
 from identity.api.idempotent import idempotent
-from identity.api.schemas import ProblemSchema
+from identity.api.openapi import raises
 from identity.clock import utc_now
-from identity.errors import GroupCreationRefused
+from identity.errors import Conflict, GroupCreationRefused, GroupManagementRefused, NotFound
 from identity.extensions import db
 from identity.services import groups
 
@@ -45,11 +48,9 @@ def group_body(view: groups.GroupView) -> dict[str, Any]:
                      "already founded `max_groups_per_person` open groups here through any of their accounts.")
 @require_scope("groups:write")
 @idempotent
-@blp.arguments(GroupCreationSchema)
+@blp.arguments(GroupCreationSchema, example=GROUP_CREATION_EXAMPLE)
 @blp.response(201, GroupSchema, headers={"Location": {"schema": {"type": "string"}}})
-@blp.alt_response(403, schema=ProblemSchema, description="group_creation_refused")
-@blp.alt_response(404, schema=ProblemSchema, description="not_found: no such pseudonym on this platform")
-@blp.alt_response(422, schema=ProblemSchema, description="validation_failed")
+@raises(GroupCreationRefused, NotFound)
 def create_group(body: dict[str, Any]) -> Any:
     caller = principal()
     try:
@@ -70,7 +71,7 @@ def create_group(body: dict[str, Any]) -> Any:
 @require_scope("groups:read")
 @blp.arguments(GroupQuerySchema, location="query")
 @blp.response(200, GroupListSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@raises(NotFound)
 def list_groups(query: dict[str, Any]) -> Any:
     return {"items": [group_body(v) for v in groups.founded_by(db.session(), principal(), query["founder"])]}
 
@@ -79,7 +80,7 @@ def list_groups(query: dict[str, Any]) -> Any:
 @blp.doc(security=BEARER_SECURITY, summary="Read a group")
 @require_scope("groups:read")
 @blp.response(200, GroupSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
+@raises(NotFound)
 def get_group(group_id: str) -> Any:
     return group_body(groups.get(db.session(), principal(), group_id))
 
@@ -91,12 +92,9 @@ def get_group(group_id: str) -> Any:
                      "manager twice changes nothing.")
 @require_scope("groups:write")
 @idempotent
-@blp.arguments(ManagerSchema)
+@blp.arguments(ManagerSchema, example=MANAGER_EXAMPLE)
 @blp.response(200, GroupSchema)
-@blp.alt_response(403, schema=ProblemSchema, description="group_management_refused")
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
-@blp.alt_response(409, schema=ProblemSchema, description="conflict: the group is closed")
-@blp.alt_response(422, schema=ProblemSchema, description="validation_failed")
+@raises(GroupManagementRefused, NotFound, Conflict)
 def add_manager(body: dict[str, Any], group_id: str) -> Any:
     return group_body(groups.add_manager(db.session(), current_keyring(), principal(), group_id, body["pseudonym"],
                                          utc_now()))
@@ -106,8 +104,7 @@ def add_manager(body: dict[str, Any], group_id: str) -> Any:
 @blp.doc(security=BEARER_SECURITY, summary="Remove a manager")
 @require_scope("groups:write")
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found: no such group, or not a manager of it")
-@blp.alt_response(409, schema=ProblemSchema, description="conflict: the group is closed")
+@raises(NotFound, Conflict)
 def remove_manager(group_id: str, pseudonym: str) -> Any:
     groups.remove_manager(db.session(), current_keyring(), principal(), group_id, pseudonym, utc_now())
     return None
@@ -122,11 +119,9 @@ def remove_manager(group_id: str, pseudonym: str) -> Any:
                      "sanction shows in the sanctions API with `group_id`. Closing a closed group answers 409.")
 @require_scope("groups:write")
 @idempotent
-@blp.arguments(ClosureSchema)
+@blp.arguments(ClosureSchema, example=CLOSURE_EXAMPLE)
 @blp.response(200, GroupSchema)
-@blp.alt_response(404, schema=ProblemSchema, description="not_found")
-@blp.alt_response(409, schema=ProblemSchema, description="conflict: already closed")
-@blp.alt_response(422, schema=ProblemSchema, description="validation_failed")
+@raises(NotFound, Conflict)
 def close_group(body: dict[str, Any], group_id: str) -> Any:
     outcome = groups.close(db.session(), current_keyring(), principal(), group_id,
                            groups.Closure(reason_code=body["reason_code"], evidence_ref=body["evidence_ref"]),

@@ -117,13 +117,16 @@ class ProblemContentPlugin(BasePlugin):
 
 
 def _describe_scope(operation: dict[str, Any], view: Callable[..., Any]) -> None:
-    scope = getattr(view, "_identity_scope", None)
-    if scope is None:
+    if not getattr(view, "_identity_authenticated", False):
         operation.setdefault("security", [])
         return
     operation["security"] = [{BEARER_SCHEME: []}]
-    operation["x-required-scope"] = scope
-    sentence = f"Requires an API key with the scope `{scope}`."
+    scope = getattr(view, "_identity_scope", None)
+    if scope is None:  # `require_scope(None)`: any valid key, whatever its scopes
+        sentence = "Requires an API key; any scope will do."
+    else:
+        operation["x-required-scope"] = scope
+        sentence = f"Requires an API key with the scope `{scope}`."
     description = operation.get("description")
     operation["description"] = f"{sentence}\n\n{description}" if description else sentence
 
@@ -140,8 +143,7 @@ def _document_errors(operation: dict[str, Any], view: Callable[..., Any], *, gua
 
     for error in getattr(view, "_identity_raises", ()):
         add_error(error)
-    authenticated = getattr(view, "_identity_scope", None) is not None
-    if authenticated:
+    if getattr(view, "_identity_authenticated", False):
         add(Unauthorized.code, Unauthorized.status, "No API key, or one that is unknown, revoked or disabled.")
         add(Forbidden.code, Forbidden.status, "The API key lacks the scope this operation requires.")
     if guarded:

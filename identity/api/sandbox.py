@@ -30,7 +30,7 @@ _LISTING = {"items": [{
 @require_scope(None)
 @blp.response(200, SandboxIdentityListSchema)
 @blp.alt_response(403, schema=ProblemSchema, description="forbidden: the key's platform is not a sandbox")
-def list_identities() -> Any:
+def list_sandbox_identities() -> Any:
     if not principal().sandbox:
         raise Forbidden("Only a sandbox platform's API key lists the sandbox identities.")
     return _LISTING
