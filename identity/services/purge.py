@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from identity.crypto.keyring import Keyring
 from identity.models import Account, IdempotencyRecord, LegalHold, Person, RevokedToken
@@ -44,27 +45,26 @@ class PurgeStep:
     run_batch: Callable[[PurgeContext], int]  # how many it removed; 0 when the step is done
 
 
+def _expired_rows(ctx: PurgeContext, key: InstrumentedAttribute[Any], expires_at: InstrumentedAttribute[Any],
+                  step: str) -> int:
+    """One batch of a table's rows whose `expires_at` has passed, oldest keys first."""
+    keys = ctx.session.scalars(select(key).where(expires_at <= ctx.now).order_by(key).limit(ctx.batch)).all()
+    if not keys:
+        return 0
+    ctx.session.execute(delete(key.class_).where(key.in_(keys)))
+    _audit_batch(ctx, step, len(keys))
+    return len(keys)
+
+
 def _idempotency_records(ctx: PurgeContext) -> int:
     """Remembered responses past their 24 hours: they replay nothing any more."""
-    ids = ctx.session.scalars(select(IdempotencyRecord.id).where(IdempotencyRecord.expires_at <= ctx.now)
-                              .order_by(IdempotencyRecord.id).limit(ctx.batch)).all()
-    if not ids:
-        return 0
-    ctx.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
-    _audit_batch(ctx, "idempotency_records", len(ids))
-    return len(ids)
+    return _expired_rows(ctx, IdempotencyRecord.id, IdempotencyRecord.expires_at, "idempotency_records")
 
 
 def _revoked_tokens(ctx: PurgeContext) -> int:
     """Revoked token ids whose token has expired anyway (revocations also clear them as they come,
     but a service that stops revoking would keep the last ones for ever)."""
-    jtis = ctx.session.scalars(select(RevokedToken.jti).where(RevokedToken.expires_at <= ctx.now)
-                               .order_by(RevokedToken.jti).limit(ctx.batch)).all()
-    if not jtis:
-        return 0
-    ctx.session.execute(delete(RevokedToken).where(RevokedToken.jti.in_(jtis)))
-    _audit_batch(ctx, "revoked_tokens", len(jtis))
-    return len(jtis)
+    return _expired_rows(ctx, RevokedToken.jti, RevokedToken.expires_at, "revoked_tokens")
 
 
 def _ended_sanction_traces(ctx: PurgeContext) -> int:
