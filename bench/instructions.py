@@ -5,7 +5,9 @@ which hides changes of a few per cent. An instruction count does not drift: the 
 through the same code count the same, whatever else the machine does. For each scenario this
 runs the app in one process under `valgrind --tool=callgrind` (no HTTP, no gunicorn: the WSGI
 app is called directly), warms up, then counts only the measured requests, and prints
-instructions per request and the floor's count as a share of each scenario's.
+instructions per request, the floor's count as a share of each scenario's, and each scenario as a
+multiple of `bare` (issue 15): a one-route Flask app answering `{"ok": true}`, nothing else,
+called the same way, against the issue's targets.
 
 It is a complement to `bench.http`, not a stand-in: it counts neither HTTP, nor the database
 server's work (PostgreSQL), nor cache misses, so its ratios are not the targets' ratios. Use it
@@ -35,7 +37,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 # Not a group closure: it files sanctions, whose lazy loads under `populate_existing` call
 # functools.reduce in every request (see below), so its count cannot be isolated this way.
-SCENARIOS = ("floor", "register", "account_read", "token_issue", "introspect", "group_create")
+SCENARIOS = ("bare", "floor", "register", "account_read", "token_issue", "introspect", "group_create")
+# Issue 15: the most instructions a request may cost, as a multiple of `bare` in the same run.
+BARE_TARGETS = {"floor": 1.5, "account_read": 3.0, "introspect": 3.0, "token_issue": 3.5, "register": 8.0}
 WARMUP = 50  # unmeasured: caches filled, statements compiled
 WATCHED = 10  # unmeasured too: warm requests, watched for functools.reduce (see above)
 
@@ -88,7 +92,22 @@ def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]]
             for _ in range(count)], "200 OK"
 
 
+def bare_app() -> Any:
+    """The reference of issue 15: what Flask alone costs a request, with no hook of the service."""
+    from flask import Flask
+
+    app = Flask("bare")
+    app.add_url_rule("/", "ok", lambda: {"ok": True})
+    return app
+
+
 def run_child(scenario: str, requests: int) -> int:
+    if scenario == "bare":
+        from werkzeug.test import EnvironBuilder
+
+        environs = [dict(EnvironBuilder(path="/").get_environ()) for _ in range(WARMUP + WATCHED + requests)]
+        return _measure(bare_app(), scenario, environs, "200 OK")
+
     from identity import create_app
     from identity.crypto.root_keys import generate_root_key_file
     from tests.conftest import make_settings, migrate
@@ -102,21 +121,26 @@ def run_child(scenario: str, requests: int) -> int:
         migrate(settings)
         app = create_app(settings)
         environs, expected = _environs(app, scenario, WARMUP + WATCHED + requests)
-        statuses: list[str] = []
+        return _measure(app, scenario, environs, expected)
 
-        def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
-            statuses.append(status)
 
-        def one(_: Any, environ: dict[str, Any]) -> None:
-            b"".join(app(environ, start_response))
+def _measure(app: Any, scenario: str, environs: list[dict[str, Any]], expected: str) -> int:
+    """Warm up, watch, then run the measured requests inside the one `functools.reduce` call."""
+    statuses: list[str] = []
 
-        for environ in environs[:WARMUP]:
-            one(None, environ)
-        _watch_for_reduce(one, environs[WARMUP:WARMUP + WATCHED])
-        functools.reduce(one, environs[WARMUP + WATCHED:], None)  # the measured requests: see the module doc
-        wrong = [s for s in statuses if s != expected]
-        if wrong:
-            raise SystemExit(f"{scenario}: {len(wrong)} answers were not {expected}, e.g. {wrong[0]}")
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    def one(_: Any, environ: dict[str, Any]) -> None:
+        b"".join(app(environ, start_response))
+
+    for environ in environs[:WARMUP]:
+        one(None, environ)
+    _watch_for_reduce(one, environs[WARMUP:WARMUP + WATCHED])
+    functools.reduce(one, environs[WARMUP + WATCHED:], None)  # the measured requests: see the module doc
+    wrong = [s for s in statuses if s != expected]
+    if wrong:
+        raise SystemExit(f"{scenario}: {len(wrong)} answers were not {expected}, e.g. {wrong[0]}")
     return 0
 
 
@@ -164,15 +188,25 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in wanted if s not in SCENARIOS]
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}")
-    names = ["floor"] + [s for s in wanted if s != "floor"]
+    # The references first, so every line after them can be printed as soon as it is counted.
+    names = ["bare", "floor"] + [s for s in wanted if s not in ("bare", "floor")]
     print(f"instructions per request, {args.requests} requests per scenario after {WARMUP + WATCHED} unmeasured, "
           "one process, SQLite, no HTTP", flush=True)
-    floor = None
+    bare = floor = 0.0
     for name in names:
         per_request = count(name, args.requests, valgrind) / args.requests
-        floor = floor or per_request
-        print(f"  {name:<14} {per_request / 1e6:7.3f} M   floor / this {floor / per_request:6.1%}", flush=True)
+        bare = bare or per_request
+        floor = floor or (per_request if name == "floor" else 0.0)
+        share = f"floor / this {floor / per_request:6.1%}" if floor else " " * 19
+        print(f"  {name:<14} {per_request / 1e6:7.3f} M   {share}   {_versus_bare(name, per_request / bare)}",
+              flush=True)
     return 0
+
+
+def _versus_bare(name: str, multiple: float) -> str:
+    target = BARE_TARGETS.get(name)
+    verdict = "" if target is None else f"  target <= {target:.1f}: {'met' if multiple <= target else 'not met'}"
+    return f"{multiple:5.2f} x bare{verdict}"
 
 
 if __name__ == "__main__":
