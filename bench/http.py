@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import load
-from bench.scenarios import ROUND_STRIDE, SCENARIOS, Context, Scenario
+from bench.scenarios import BARE_SHARES, ROUND_STRIDE, SCENARIOS, Bare, Context, Scenario
 from bench.server import Service
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="measured requests per scenario and round (at most)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help=f"comma-separated, from: {','.join(SCENARIOS)} (the floor always runs)")
+    parser.add_argument("--no-bare", dest="bare", action="store_false",
+                        help="skip the bare Flask app reference (issue 15)")
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures to this file")
     return parser.parse_args(argv)
 
@@ -106,15 +108,19 @@ def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scen
         try:
             platform_id, api_key = service.prepare(scopes, policy)
             service.start()
+            bare = service.start_bare(Path(tmp)) if args.bare else None
             context = Context("127.0.0.1", service.port, database, api_key, platform_id)
             print(f"\n== {database}: {workers} gunicorn sync workers, {plan.concurrency} load processes, "
                   f"{args.rounds} interleaved rounds of {plan.warmup_s:g} s warm-up + up to {plan.duration_s:g} s / "
                   f"{plan.max_requests} requests per scenario", flush=True)
             for scenario in scenarios:
                 scenario.setup(context)
-            rounds = []
+            rounds, bare_rounds = [], []
             for number in range(args.rounds):
                 round_plan = replace(plan, first=number * ROUND_STRIDE)
+                if bare is not None:
+                    bare_context = replace(context, port=bare.port)
+                    bare_rounds.append(load.run(Bare(), bare_context, round_plan, bare.pid))
                 rounds.append([load.run(scenario, context, round_plan, service.pid) for scenario in scenarios])
                 print(f"   round {number + 1}: done", file=sys.stderr, flush=True)
         except BaseException:
@@ -123,9 +129,38 @@ def bench_database(database: str, args: argparse.Namespace, scenarios: list[Scen
                 sys.stderr.write(service.log_path.read_text(errors="replace")[-3000:])
             raise
         finally:
+            if bare is not None:
+                bare.stop()
             service.stop()
             service.drop_database()
-    return report(database, workers, plan, combine(rounds))
+    rows, passed = report(database, workers, plan, combine(rounds))
+    if bare_rounds:
+        rows += report_bare(database, bare_rounds, rounds)
+    return rows, passed
+
+
+def report_bare(database: str, bare_rounds: list[load.ScenarioResult],
+                rounds: list[list[load.ScenarioResult]]) -> list[dict]:
+    """Issue 15: every scenario's req/s as a share of the bare Flask app's, median over rounds
+    (each round's bare run moments before its scenarios). Printed, not part of the exit status."""
+    merged = bare_rounds[0]
+    for result in bare_rounds[1:]:
+        merged = merged.merged(result)
+    print(f"bare Flask app (same gunicorn settings): {merged.rps:.0f} req/s, p50 {merged.percentile_ms(50):.1f} ms, "
+          f"p99 {merged.percentile_ms(99):.1f} ms, cpu ms {merged.cpu_ms_per_request:.2f}; as shares of it:")
+    rows = []
+    for column in zip(*rounds, strict=True):
+        scenario = column[0].scenario
+        shares = [r.rps / b.rps if b.rps else math.nan for r, b in zip(column, bare_rounds, strict=True)]
+        share = statistics.median(shares)
+        target = BARE_SHARES.get(scenario.name, {}).get(database)
+        verdict = "" if target is None else f">= {target:.0%}: {'met' if share >= target else 'not met'}"
+        print(f"  {scenario.name:<22} {share:6.0%}  rounds {'/'.join(f'{x:.0%}'.rstrip('%') for x in shares):<14} "
+              f"{verdict}")
+        rows.append({"database": database, "scenario": scenario.name, "share_of_bare": round(share, 3),
+                     "share_of_bare_per_round": [round(x, 3) for x in shares], "bare_target": target})
+    print(flush=True)
+    return rows
 
 
 def combine(rounds: list[list[load.ScenarioResult]]) -> list[Measured]:

@@ -92,18 +92,11 @@ def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]]
             for _ in range(count)], "200 OK"
 
 
-def bare_app() -> Any:
-    """The reference of issue 15: what Flask alone costs a request, with no hook of the service."""
-    from flask import Flask
-
-    app = Flask("bare")
-    app.add_url_rule("/", "ok", lambda: {"ok": True})
-    return app
-
-
 def run_child(scenario: str, requests: int) -> int:
     if scenario == "bare":
         from werkzeug.test import EnvironBuilder
+
+        from bench.bare_app import bare_app
 
         environs = [dict(EnvironBuilder(path="/").get_environ()) for _ in range(WARMUP + WATCHED + requests)]
         return _measure(bare_app(), scenario, environs, "200 OK")

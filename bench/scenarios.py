@@ -116,6 +116,26 @@ class Floor(Scenario):
         return Request("GET", "/healthz", {})
 
 
+class Bare(Scenario):
+    """Issue 15's reference: `bench.bare_app` on a gunicorn of its own (not in `SCENARIOS`: it
+    is not the service; `bench.http` runs it first in every round)."""
+
+    name = "bare"
+    title = "GET / (bare Flask app)"
+
+    def request(self, context: Context, n: int) -> Request:
+        return Request("GET", "/", {})
+
+
+# Issue 15: the least req/s a scenario must reach as a share of `bare`'s, by database.
+BARE_SHARES: dict[str, dict[str, float]] = {
+    "token_issue": {"sqlite": 0.60, "postgresql": 0.60},
+    "introspect": {"sqlite": 0.65, "postgresql": 0.65},
+    "account_read": {"sqlite": 0.65, "postgresql": 0.65},
+    "register": {"sqlite": 0.25, "postgresql": 0.20},
+}
+
+
 class Register(Scenario):
     """Every request registers a new person: a unique, valid resident ID."""
 

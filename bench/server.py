@@ -96,22 +96,31 @@ class Service:
 
     # -- gunicorn ------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, app: str = "identity:create_app()", ready_path: str = "/readyz") -> None:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "identity:create_app()"],
+                [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", app],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited; see {self.log_path}")
             try:
-                if Connection("127.0.0.1", self.port, timeout=2).request(Request("GET", "/readyz", {})).status == 200:
+                if Connection("127.0.0.1", self.port, timeout=2).request(Request("GET", ready_path, {})).status == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.1)
         raise RuntimeError("the service did not become ready within 60 s")
+
+    def start_bare(self, workdir: Path) -> Service:
+        """The bare Flask app (issue 15) under the same gunicorn settings and worker count, on a
+        port of its own; the service's environment lets the config's start-up check pass."""
+        bare = Service(self.database, workdir, workers=self.workers, postgres_url=self.postgres_url)
+        bare.log_path = workdir / "gunicorn-bare.log"
+        bare.env = {**self.env, "IDENTITY_BIND": f"127.0.0.1:{bare.port}"}
+        bare.start("bench.bare_app:app", ready_path="/")
+        return bare
 
     @property
     def pid(self) -> int | None:
