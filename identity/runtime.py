@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
@@ -11,6 +11,7 @@ from identity.errors import KeyringError
 from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value, observe_authority_call
 from identity.services.authentication import ApiKeyAuthenticator
 from identity.services.keyring import KeyringCache
+from identity.services.mismatches import ClearPlatforms
 from identity.settings import Settings, SettingsError
 from identity.verifiers import GuardedVerifier, OfflineVerifier, Verifier, build_verifier
 
@@ -24,6 +25,8 @@ class Runtime:
     hasher: SecretHasher
     authenticator: ApiKeyAuthenticator
     verifier: Verifier
+    # Platforms known to need no mismatch count (services/mismatches.py), per process.
+    mismatch_free_platforms: ClearPlatforms = field(default_factory=ClearPlatforms)
 
     @property
     def root_keys(self) -> RootKeys:

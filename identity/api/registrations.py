@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
@@ -68,7 +67,7 @@ def create_registration(body: dict[str, Any]) -> Any:
             verifier = sandbox.AUTHORITY
         else:
             mismatches.ensure_allowed(db.session(), caller.platform_id, limit, references, now,
-                                      clear=_clear_platforms(), epoch=request_epochs().get("mismatches"))
+                                      clear=runtime().mismatch_free_platforms, epoch=request_epochs().get("mismatches"))
             if not isinstance(verifier, OfflineVerifier):
                 # Answer refusals and duplicates before asking the authority, then end the read
                 # transaction: no database transaction stays open across the remote call.
@@ -101,11 +100,6 @@ def _audit_refusal(refused: RegistrationRefused) -> None:
     audit.record(db.session(), current_keyring(), actor=caller.actor, action="registration.refused",
                  subject=refused.extra.get("_sanction_id"), details={"platform": caller.platform_id})
     db.session.commit()
-
-
-def _clear_platforms() -> mismatches.ClearPlatforms:
-    """Per process, like the account views: which platforms need no mismatch count."""
-    return current_app.extensions.setdefault("identity_mismatch_free_platforms", mismatches.ClearPlatforms())
 
 
 def _record_mismatch(mismatch: IdentityNotVerified, limit: Rate, references: dict[int, bytes]) -> None:
