@@ -81,7 +81,7 @@ class ClearPlatforms:
 
 def platform_rate(principal: Principal, default: str) -> Rate:
     """The platform's own `mismatch_limit`, else the service's default (both validated before)."""
-    return parse_rate(principal.policy.mismatch_limit or default)
+    return parse_rate(principal.policy.applied_mismatch_limit(default))
 
 
 def references(keyring: Keyring, document: Document) -> dict[int, bytes]:

@@ -45,6 +45,10 @@ class PlatformPolicy:
     suspension_days: int = 180
     blacklist_below: int = 40
 
+    def applied_mismatch_limit(self, default: str) -> str:
+        """The platform's own `mismatch_limit`, else the service's default (IDENTITY_MISMATCH_LIMIT)."""
+        return self.mismatch_limit or default
+
     def as_json(self) -> dict[str, Any]:
         stored = asdict(self)
         if self.mismatch_limit is None:
@@ -112,10 +116,8 @@ def policy_of(platform: Platform) -> PlatformPolicy:
 
 def effective_policy(platform: Platform, default_mismatch_limit: str) -> dict[str, Any]:
     """Every policy key with the value that applies, the service's defaults filled in."""
-    policy = asdict(policy_of(platform))
-    if policy.get("mismatch_limit") is None:
-        policy["mismatch_limit"] = default_mismatch_limit
-    return policy
+    policy = policy_of(platform)
+    return {**asdict(policy), "mismatch_limit": policy.applied_mismatch_limit(default_mismatch_limit)}
 
 
 def create_platform(session: Session, keyring: Keyring, name: str, policy: PlatformPolicy, *,
