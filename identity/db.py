@@ -140,7 +140,8 @@ def engine_options(database_url: str) -> dict[str, Any]:
     options: dict[str, Any] = {"hide_parameters": True}
     if database_url.startswith("sqlite"):
         # No pre-ping: a file database cannot drop a connection.
-        options["connect_args"] = {"timeout": 30, "check_same_thread": False, "factory": TurnTakingConnection}
+        options["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False,
+                                   "factory": TurnTakingConnection}
     else:
         # No pre-ping either: a request's first statement (the epoch read) retries once on a
         # fresh connection when the pooled one is dead (api/context.py), at no cost per request.
