@@ -13,7 +13,7 @@ from identity.services.authentication import ApiKeyAuthenticator
 from identity.services.keyring import KeyringCache
 from identity.services.mismatches import ClearPlatforms
 from identity.settings import Settings, SettingsError
-from identity.verifiers import GuardedVerifier, OfflineVerifier, Verifier, build_verifier
+from identity.verifiers import GuardedVerifier, Verifier, build_verifier
 
 log = logging.getLogger("identity")
 
@@ -101,7 +101,7 @@ def build_guarded_verifier(settings: Settings) -> Verifier:
     verifier = build_verifier(settings.verifier, url=settings.verifier_url,
                               timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries,
                               observe=observe_authority_call)
-    if isinstance(verifier, OfflineVerifier):
+    if not verifier.is_remote:
         return verifier
     VERIFIER_CIRCUIT_STATE.set(0)
     return GuardedVerifier(
