@@ -225,12 +225,16 @@ def _revive(session: Session, keyring: Keyring, person: Person, prepared: Prepar
     session.flush()
 
 
-def _register_new_person(session: Session, keyring: Keyring, principal: Principal, person_id: uuid.UUID,
-                         prepared: PreparedRegistration, verification: Verification,
-                         now: datetime) -> accounts.AccountView | None:
-    """The account of a person this transaction just created. Nobody else can see the person
-    before we commit: slot 1 is free and no sanction binds them, so the account needs no query
-    and the view no sanctions lookup. None only on a pseudonym collision (128 random bits)."""
+def _register_new_person(session: Session, keyring: Keyring, principal: Principal, prepared: PreparedRegistration,
+                         verification: Verification, now: datetime) -> accounts.AccountView | None:
+    """A new person and their first account; None when the document turned out taken (someone
+    registered it first: look it up) or, at 128 random bits hardly ever, the pseudonym was.
+
+    Nobody else can see the person before we commit: slot 1 is free and no sanction binds them,
+    so the account needs no query and the view no sanctions lookup."""
+    person_id = _create_person(session, keyring, prepared, now)
+    if person_id is None:
+        return None
     account = _new_account(principal, person_id, 1, prepared, verification, now)
     if not _insert_unless_taken(session, Account, _columns(account)):
         return None
@@ -269,19 +273,16 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
              verification: Verification, now: datetime) -> accounts.AccountView:
     """Create the account (and the person, if new). Exactly one of two racing registrations of the
     same person wins a slot: the (platform, person, slot) and blind-index constraints decide."""
-    for attempt in range(_ATTEMPTS):
-        if attempt == 0 and len(keyring.versions("index")) == 1:
-            # With a single index key the blind index's unique constraint alone tells a new
-            # person from a known one, so most registrations (new people) skip the lookup: the
-            # insert yields to an existing row, and only then is the person looked up. During
-            # an index rotation a known person may be indexed under the old key, which this
-            # insert could not see, so then the lookup (under every key) comes first.
-            created = _create_person(session, keyring, prepared, now)
-            if created is not None:
-                view = _register_new_person(session, keyring, principal, created, prepared, verification, now)
-                if view is not None:
-                    return view
-                continue
+    if len(keyring.versions("index")) == 1:
+        # With a single index key the blind index's unique constraint alone tells a new person
+        # from a known one, so most registrations (new people) skip the lookup: the insert
+        # yields to an existing row, and only then is the person looked up. During an index
+        # rotation a known person may be indexed under the old key, which this insert could not
+        # see, so then the lookup (under every key) comes first.
+        view = _register_new_person(session, keyring, principal, prepared, verification, now)
+        if view is not None:
+            return view
+    for _ in range(_ATTEMPTS):
         person = find_person(session, keyring, prepared.identity.document)
         taken: list[Account] = []
         if person is not None:
@@ -297,12 +298,9 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
             elif settled == PERSON_ERASED:
                 person = None  # every sanction had ended: the person starts afresh
         if person is None:
-            created = _create_person(session, keyring, prepared, now)
-            if created is None:
-                continue  # someone registered the same document first; look it up again
-            view = _register_new_person(session, keyring, principal, created, prepared, verification, now)
+            view = _register_new_person(session, keyring, principal, prepared, verification, now)
             if view is None:
-                continue
+                continue  # someone registered the same document first; look it up again
             return view
         # The accounts the refusal counted, not a second read: on PostgreSQL a registration
         # committing between two reads could fill every slot (StopIteration, a 500). A slot taken
