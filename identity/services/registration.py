@@ -1,16 +1,19 @@
 """Registering a person on a platform under a verified real name.
 
-The flow is split so that a remote verification authority is never called while a database
-transaction is open: `prepare` (pure rules) -> `precheck` (read-only: refusals and
-duplicates, cheap to answer before asking the authority) -> the verifier -> `register`
-(the writes, which repeat the checks under the unique constraints that decide races).
+`register_person` is the use case, whoever calls it (the API's `POST /v1/registrations`, a
+hosted page): `prepare` (pure rules) -> the mismatch limits -> `precheck` (read-only: refusals
+and duplicates, cheap to answer before asking an authority) -> the verifier -> `register` (the
+writes, which repeat the checks under the unique constraints that decide races). A remote
+authority is never called while a database transaction is open; a refusal's audit event and a
+mismatch's count are committed in transactions of their own, since the registration's rolls back.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,6 +21,7 @@ from sqlalchemy import Table, TextualSelect, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from identity import documents
+from identity.clock import utc_now
 from identity.crypto.keyring import Keyring
 from identity.errors import (
     AgeRequirementNotMet,
@@ -31,9 +35,11 @@ from identity.errors import (
 from identity.ids import new_pseudonym
 from identity.models import Account, Base, Person
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import accounts, audit, credit, sanctions, sandbox, vault
+from identity.rates import Rate
+from identity.services import accounts, audit, credit, mismatches, sanctions, sandbox, vault
 from identity.services.authentication import Principal
-from identity.verifiers import Verification
+from identity.services.maintenance import UnitOfWork
+from identity.verifiers import Verification, Verifier
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31
 ADULT_AGE = 18
@@ -323,3 +329,110 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
                                     credit=credit.credit_of(session, person.id, principal.platform_id, now))
     raise Conflict("The registration raced other registrations of the same person; retry it.")
 
+
+# -- the use case, in one call ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Registrar:
+    """What every registration in a process shares: build one at start-up (the runtime holds it).
+
+    `default_mismatch_limit` is `IDENTITY_MISMATCH_LIMIT`, for platforms whose policy sets none;
+    `clear_platforms` remembers, per process, the platforms with no mismatch to count.
+    """
+
+    verifier: Verifier
+    default_mismatch_limit: str
+    clear_platforms: mismatches.ClearPlatforms = field(default_factory=mismatches.ClearPlatforms)
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """What one caller lends one registration: its transactions, its keyring and its epoch.
+
+    `apart` and `final` are units of work (`services/maintenance.UnitOfWork`): each `with` block
+    is one transaction, rolled back when the block raises.
+
+    - `apart` commits when its block ends. It holds what must be committed on its own: the
+      checks made before a remote authority is asked (so that no transaction is open during the
+      call), and a refusal's audit event or a mismatch's count (they outlive the registration,
+      which rolls back).
+    - `final` holds the registration's writes. A caller that stores something in the same
+      transaction (the API stores the idempotent response) leaves it open when the block ends
+      and commits it at its own boundary. A caller with nothing to add passes `apart` again.
+
+    `keyring(session)` gives the keyring as of this call (the API: under the request's `keys`
+    epoch). `mismatches_epoch` is the `mismatches` epoch read before anything it guards, which
+    lets the registrar's `clear_platforms` answer from memory; None counts every time.
+    """
+
+    apart: UnitOfWork
+    final: UnitOfWork
+    keyring: Callable[[Session], Keyring]
+    mismatches_epoch: int | None = None
+
+
+def register_person(registrar: Registrar, boundary: Boundary, caller: Principal, request: RegistrationRequest,
+                    now: datetime) -> accounts.AccountView:
+    """Register `request`'s person on `caller`'s platform; the new account's view.
+
+    Raises the contract's errors: `ValidationFailed`, `AgeRequirementNotMet`,
+    `GuardianConsentRequired` (before anything is read), `RateLimited` (a mismatch limit),
+    `RegistrationRefused` (audited as `registration.refused`), `DuplicateIdentity`,
+    `IdentityNotVerified` (counted against the limits and audited as
+    `registration.not_verified`; or `RateLimited` if racing mismatches reached a limit
+    meanwhile), `VerificationUnavailable`, `Conflict`.
+
+    `DuplicateIdentity.existing_pseudonyms` are the person's open accounts on `caller`'s platform
+    and on no other: only that platform's accounts are counted against its limit, so a caller may
+    show them to that platform (the API's body does), and never learns another platform's.
+
+    A sandbox platform is answered by `sandbox.AUTHORITY`, whatever `registrar.verifier` is, and
+    no mismatch limit applies to it: every name is published (nothing to guess), and a
+    platform's tests must get the same answer every run.
+    """
+    limit = mismatches.platform_rate(caller, registrar.default_mismatch_limit)
+    prepared = prepare(request, caller, now)
+    verifier: Verifier = sandbox.AUTHORITY if caller.sandbox else registrar.verifier
+    references: dict[int, bytes] = {}
+    try:
+        if verifier.is_remote:
+            # Answer limits, refusals and duplicates before asking the authority, and end that
+            # transaction first: none stays open across the remote call.
+            with boundary.apart() as session:
+                keyring = boundary.keyring(session)
+                references = _within_limits(registrar, boundary, session, keyring, caller, prepared, limit, now)
+                another_name_holds_it = precheck(session, keyring, caller, prepared, now)
+            verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
+            if another_name_holds_it:  # only now, so that this answer takes as long as the authority's
+                raise held_under_another_name()
+            with boundary.final() as session:
+                return register(session, boundary.keyring(session), caller, prepared, verification, now)
+        with boundary.final() as session:
+            keyring = boundary.keyring(session)
+            references = _within_limits(registrar, boundary, session, keyring, caller, prepared, limit, now)
+            verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
+            return register(session, keyring, caller, prepared, verification, now)
+    except RegistrationRefused as refused:
+        with boundary.apart() as session:
+            audit.record(session, boundary.keyring(session), actor=caller.actor, action="registration.refused",
+                         subject=refused.extra.get("_sanction_id"), details={"platform": caller.platform_id})
+        raise
+    except IdentityNotVerified as mismatch:
+        # Counted when answered, after the authority took its time; under the platform's lock,
+        # so this raises RateLimited instead if racing mismatches reached a limit meanwhile.
+        with boundary.apart() as session:
+            mismatches.record(session, boundary.keyring(session), caller, limit, references,
+                              mismatch.extra.get("_source", "authority"), utc_now(), counted=not caller.sandbox)
+        raise
+
+
+def _within_limits(registrar: Registrar, boundary: Boundary, session: Session, keyring: Keyring, caller: Principal,
+                   prepared: PreparedRegistration, limit: Rate, now: datetime) -> dict[int, bytes]:
+    """The document's mismatch references, once no mismatch limit covering this registration is
+    reached. Before anything about the document is looked up: once a limit is reached, every
+    registration it covers answers 429, whoever holds the number."""
+    references = mismatches.references(keyring, prepared.identity.document)
+    if not caller.sandbox:
+        mismatches.ensure_allowed(session, caller.platform_id, limit, references, now,
+                                  clear=registrar.clear_platforms, epoch=boundary.mismatches_epoch)
+    return references
