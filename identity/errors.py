@@ -48,7 +48,7 @@ class DuplicateIdentity(DomainError):
     def existing_pseudonyms(self) -> list[str]:
         """The person's open accounts on the platform that registered them: that platform's only
         (the body's `existing_pseudonyms`)."""
-        return list(self.extra.get("existing_pseudonyms", ()))
+        return list(self.extra.get("existing_pseudonyms") or [])
 
 
 class RegistrationRefused(DomainError):
