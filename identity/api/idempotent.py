@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, make_response, request
 from sqlalchemy.exc import IntegrityError
 
-from identity.api.context import current_keyring, principal
+from identity.api.request_scope import current_keyring, principal
 from identity.clock import utc_now
 from identity.errors import DomainError
 from identity.extensions import db
