@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from identity.db import configure_engine, engine_options
+from identity.engine_behaviour import configure_engine, engine_options
 from identity.extensions import db, migrate
 from identity.logging_setup import configure_logging
 from identity.ratelimit import RateLimits

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from identity.cli.confirmation import confirm, destroying
 from identity.cli.output import Outcome, operator_command, runtime
 from identity.clock import rfc3339, utc_now
-from identity.db import read_only_transactions
+from identity.engine_behaviour import read_only_transactions
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.models.keyring import KEY_KINDS

@@ -42,7 +42,7 @@ from identity.clock import utc_now
 from identity.crypto import envelope
 from identity.crypto.keyring import Keyring
 from identity.crypto.root_keys import RootKeys, fingerprint, load_root_keys, prepend_root_key
-from identity.db import scrub_after_commit
+from identity.engine_behaviour import scrub_after_commit
 from identity.errors import KeyringError, OperatorError
 from identity.models import AuditEvent, KeyVersion, Person, RotationJob
 from identity.models.keyring import KEY_KINDS, KEY_PRIMARY, KEY_RETIRED

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from identity.clock import rfc3339
 from identity.crypto.keyring import Keyring
-from identity.db import scrub_after_commit
+from identity.engine_behaviour import scrub_after_commit
 from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
 from identity.models import Account, CreditPenalty, LegalHold, Person, Sanction

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from identity.clock import utc_now
-from identity.db import read_only_transactions
+from identity.engine_behaviour import read_only_transactions
 from identity.errors import Conflict, IdentityErased
 from identity.models import Account, Person, Sanction
 from identity.services import accounts, epochs, sanctions
