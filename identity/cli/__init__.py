@@ -36,7 +36,7 @@ def main() -> None:
 
 def _build_app() -> Flask:
     from identity import create_app
-    from identity.cli.output import fail
+    from identity.cli.command_boundary import fail
     from identity.errors import KeyringError
     from identity.settings import SettingsError
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command
+from identity.cli.command_boundary import Outcome, keyring, operator_command
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.services import audit as audit_service

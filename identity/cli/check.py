@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from identity.cli.output import fail
+from identity.cli.command_boundary import fail
 from identity.crypto.root_keys import load_root_keys
 from identity.errors import KeyringError
 from identity.metrics import service_version

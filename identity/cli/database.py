@@ -5,7 +5,7 @@ from __future__ import annotations
 import flask_migrate
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command, runtime
+from identity.cli.command_boundary import Outcome, keyring, operator_command, runtime
 from identity.extensions import db
 from identity.schema_state import MIGRATIONS_DIR, database_revision, head_revision
 from identity.services import audit, epochs

@@ -17,8 +17,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from identity.cli.command_boundary import Outcome, operator_command, runtime
 from identity.cli.confirmation import confirm, destroying
-from identity.cli.output import Outcome, operator_command, runtime
 from identity.clock import rfc3339, utc_now
 from identity.engine_behaviour import read_only_transactions
 from identity.errors import OperatorError

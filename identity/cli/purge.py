@@ -11,7 +11,7 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from identity.cli.output import Outcome, keyring, operator_command, runtime
+from identity.cli.command_boundary import Outcome, keyring, operator_command, runtime
 from identity.clock import utc_now
 from identity.extensions import db
 from identity.services import audit

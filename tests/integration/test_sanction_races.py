@@ -31,7 +31,7 @@ def _principal(platform_id: str) -> Principal:
 
 
 def _engine_and_keyring(app: Any) -> tuple[Any, Any]:
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
 
     with app.app_context():

@@ -1,5 +1,6 @@
-"""How admin commands report: a line for people, exactly one JSON object with --json, a
-one-line reason and a non-zero exit on failure. One transaction per command."""
+"""The CLI's command boundary: each admin command runs in one transaction, committed here, and
+reports a line for people, exactly one JSON object with --json, a one-line reason and a
+non-zero exit on failure."""
 
 from __future__ import annotations
 
