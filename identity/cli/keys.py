@@ -24,7 +24,7 @@ from identity.engine_behaviour import read_only_transactions
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.models.keyring import KEY_KINDS
-from identity.services import key_rotation, maintenance
+from identity.services import key_rotation, maintenance_lock
 
 group = AppGroup("keys", help="Key versions: status, rotation, verification, retirement, revocation.")
 
@@ -104,7 +104,7 @@ def status() -> Outcome:
         if job is not None:
             lines.append(f"unfinished rotation of {kind} to v{job.target_version}: {job.processed:,}/"
                          f"{job.total or 0:,} records; run `identity-admin keys rotate {kind}` to resume it")
-    holder = maintenance.current_holder(session, maintenance.KEYS_LOCK)
+    holder = maintenance_lock.current_holder(session, maintenance_lock.KEYS_LOCK)
     if holder is not None:
         lines.append(f"key operation lock held by {holder.owner} (heartbeat {rfc3339(holder.heartbeat_at)})")
     return Outcome("\n".join(lines) or "no keys; run `identity-admin db upgrade`",
@@ -124,7 +124,7 @@ def status() -> Outcome:
 def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
     """New primary KIND key; data and index then move every record onto it (resumable)."""
     db.session.commit()  # nothing of this command's own is open across the batches
-    cache, owner = runtime().keyring_cache, maintenance.new_owner()
+    cache, owner = runtime().keyring_cache, maintenance_lock.new_owner()
     if stage and kind != "root":
         raise OperatorError("--stage applies to root rotation only")
     if kind == "signing":
@@ -204,8 +204,8 @@ def retire(kind: str, version: int, yes: bool) -> Outcome:
     """Destroy a key version's material for good; refuses while anything may still need it."""
     confirm(f"Destroy {kind} key v{version} for good? Backups taken under it will no longer open.", yes)
     db.session.commit()
-    cache, owner = runtime().keyring_cache, maintenance.new_owner()
-    with maintenance.held(transaction, maintenance.KEYS_LOCK, owner):
+    cache, owner = runtime().keyring_cache, maintenance_lock.new_owner()
+    with maintenance_lock.held(transaction, maintenance_lock.KEYS_LOCK, owner):
         with transaction() as session:
             key, newly = key_rotation.retire_key(session, cache, kind, version, actor=ACTOR)
             retired_at = key.retired_at

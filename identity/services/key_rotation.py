@@ -2,7 +2,7 @@
 
 Data and index rotations are resumable jobs over every person row:
 
-1. Under the `keys` maintenance lock (`services.maintenance`), either resume the kind's
+1. Under the `keys` maintenance lock (`services.maintenance_lock`), either resume the kind's
    unfinished `rotation_jobs` row, or create the new primary key version and the job in one
    transaction. From that commit on, every process writes new records under the new key (the
    `keys` epoch moves, so each request reloads the keyring).
@@ -47,9 +47,9 @@ from identity.errors import KeyringError, OperatorError
 from identity.models import AuditEvent, KeyVersion, Person, RotationJob
 from identity.models.keyring import KEY_KINDS, KEY_PRIMARY, KEY_RETIRED
 from identity.models.token import MAX_TOKEN_TTL_SECONDS
-from identity.services import audit, epochs, maintenance, vault
+from identity.services import audit, epochs, maintenance_lock, vault
 from identity.services.keyring import KeyringCache, add_key_version, reencrypt_keyring
-from identity.services.maintenance import UnitOfWork
+from identity.services.maintenance_lock import UnitOfWork
 from identity.services.signing import LEEWAY_SECONDS, kid_of
 
 DEFAULT_BATCH_SIZE = 2000
@@ -277,7 +277,7 @@ def _batches(uow: UnitOfWork, cache: KeyringCache, kind: str, job_id: int, owner
                 # transaction), and the resumed job simply moves those rows again: no need to wait
                 # for the WAL flush on every batch.
                 session.execute(text("SET LOCAL synchronous_commit = off"))
-            maintenance.heartbeat(session, maintenance.KEYS_LOCK, owner)
+            maintenance_lock.heartbeat(session, maintenance_lock.KEYS_LOCK, owner)
             job = session.get(RotationJob, job_id)
             assert job is not None
             target = job.target_version
@@ -327,7 +327,7 @@ def rotate_records(uow: UnitOfWork, cache: KeyringCache, kind: str, *, owner: st
         raise OperatorError(f"{kind} keys are not rotated record by record")
     if batch_size < 1:
         raise OperatorError("the batch size must be at least 1")
-    with maintenance.held(uow, maintenance.KEYS_LOCK, owner) as took_over_from:
+    with maintenance_lock.held(uow, maintenance_lock.KEYS_LOCK, owner) as took_over_from:
         with uow() as session:
             job_id, resumed = _start_or_resume(session, cache, kind, actor)
             job = session.get(RotationJob, job_id)
@@ -394,7 +394,7 @@ def jwks_window_end(session: Session, version: int) -> datetime | None:
 
 def rotate_signing(uow: UnitOfWork, cache: KeyringCache, *, owner: str, actor: str) -> SigningRotation:
     """A new primary signing key; the old one still verifies (and stays in the JWKS) until its tokens expire."""
-    with maintenance.held(uow, maintenance.KEYS_LOCK, owner):
+    with maintenance_lock.held(uow, maintenance_lock.KEYS_LOCK, owner):
         with uow() as session:
             previous = session.scalar(select(KeyVersion.version).where(KeyVersion.kind == "signing",
                                                                        KeyVersion.state == KEY_PRIMARY))
@@ -430,7 +430,7 @@ def rotate_root(uow: UnitOfWork, cache: KeyringCache, root_key_file: Path, *, ow
     stopped after writing the file, or `--stage`), no other key is added; the keyring is
     re-encrypted under the first line already there.
     """
-    with maintenance.held(uow, maintenance.KEYS_LOCK, owner):
+    with maintenance_lock.held(uow, maintenance_lock.KEYS_LOCK, owner):
         root_keys = load_root_keys(root_key_file)
         with uow() as session:
             resumed = not _keyring_under_current(session, root_keys)

@@ -38,7 +38,7 @@ from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED,
 from identity.rates import Rate
 from identity.services import accounts, audit, credit, mismatches, sanctions, sandbox, vault
 from identity.services.authentication import Principal
-from identity.services.maintenance import UnitOfWork
+from identity.services.maintenance_lock import UnitOfWork
 from identity.verifiers import Verification, Verifier
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31
@@ -349,7 +349,7 @@ class Registrar:
 class Boundary:
     """What one caller lends one registration: its transactions, its keyring and its epoch.
 
-    `apart` and `final` are units of work (`services/maintenance.UnitOfWork`): each `with` block
+    `apart` and `final` are units of work (`services/maintenance_lock.UnitOfWork`): each `with` block
     is one transaction, rolled back when the block raises.
 
     - `apart` commits when its block ends. It holds what must be committed on its own: the
