@@ -17,7 +17,7 @@ from identity.availability import DATABASE_UNAVAILABLE, schema_behind_message, u
 from identity.crypto.keyring import Keyring
 from identity.errors import DomainError, KeyringError, OperatorError
 from identity.extensions import db
-from identity.runtime import Runtime
+from identity.process_state import Runtime
 from identity.schema_state import database_revision, head_revision
 from identity.services import epochs
 
