@@ -60,7 +60,7 @@ class AccountView:
 
 
 def get_account(session: Session, platform_id: str, pseudonym: str) -> Account:
-    return ownership.own_account(session, platform_id, pseudonym)
+    return ownership.require_platform_account(session, platform_id, pseudonym)
 
 
 def is_adult(keyring: Keyring, person: Person, today: Any) -> bool:

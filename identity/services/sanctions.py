@@ -129,7 +129,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
         raise ValidationFailed({"expires_at": ["Must be in the future."]})
     # Account, then person: the order closing takes them in (it updates the account first), so
     # a filing racing a close waits for it instead of deadlocking with it.
-    account = ownership.own_account(session, principal.platform_id, filing.pseudonym, for_update=True)
+    account = ownership.require_platform_account(session, principal.platform_id, filing.pseudonym, for_update=True)
     person = _locked(session, account.person)
     if person.state == PERSON_ERASED or (
             account.status == ACCOUNT_CLOSED and not _held_by_platform(session, person.id, principal.platform_id, now)):
@@ -165,14 +165,14 @@ def _held_by_platform(session: Session, person_id: uuid.UUID, platform_id: str, 
 
 
 def get(session: Session, principal: Principal, sanction_id: str, now: datetime) -> SanctionView:
-    return _view(session, ownership.own_sanction(session, principal.platform_id, sanction_id), now)
+    return _view(session, ownership.require_platform_sanction(session, principal.platform_id, sanction_id), now)
 
 
 def history(session: Session, principal: Principal, pseudonym: str, now: datetime) -> list[SanctionView]:
     """Every sanction binding the person behind this pseudonym on this platform, newest first,
     lifted and expired included, whichever of the person's accounts here it was filed against:
     the platform already sees them all in each account's `restrictions`."""
-    account = ownership.own_account(session, principal.platform_id, pseudonym)
+    account = ownership.require_platform_account(session, principal.platform_id, pseudonym)
     rows = session.execute(
         select(Sanction, Account.pseudonym).join(Account, Account.id == Sanction.account_id)
         .where(Sanction.person_id == account.person_id, Sanction.platform_id == principal.platform_id)
@@ -184,7 +184,7 @@ def lift(session: Session, keyring: Keyring, principal: Principal, sanction_id: 
          now: datetime) -> SanctionView:
     """End an active sanction early. Lifting one that already ended is a conflict (409): the
     history must say how it ended, and a second lift would rewrite it."""
-    sanction = ownership.own_sanction(session, principal.platform_id, sanction_id, for_update=True)
+    sanction = ownership.require_platform_sanction(session, principal.platform_id, sanction_id, for_update=True)
     status = sanction.status_at(now)
     if status != "active":
         raise Conflict(f"The sanction is already {status}; only an active sanction can be lifted.")
