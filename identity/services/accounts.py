@@ -99,7 +99,7 @@ def close(session: Session, keyring: Keyring, principal: Principal, pseudonym: s
     account.status, account.slot, account.closed_at = ACCOUNT_CLOSED, None, now
     session.flush()
     epochs.bump(session, "access")  # tokens of this account stop introspecting as active at once
-    state = sanctions.settle_person(session, account.person, now)
+    state = sanctions.apply_retention(session, account.person, now)
     audit.record(session, keyring, actor=principal.actor, action="account.closed", subject=account.pseudonym,
                  details={"platform": principal.platform_id, "identity_erased": state == PERSON_ERASED,
                           "person_state": state})

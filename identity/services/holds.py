@@ -61,7 +61,7 @@ def release(session: Session, keyring: Keyring, operator: str, hold_id: str, now
     session.flush()
     person = session.get(Person, hold.person_id)
     assert person is not None
-    state = sanctions.settle_person(session, person, now)
+    state = sanctions.apply_retention(session, person, now)
     audit.record(session, keyring, actor=actor_of(operator), action="hold.released", subject=hold.id,
                  details={"platform": hold.platform_id, "person_state": state}, now=now)
     return hold, state

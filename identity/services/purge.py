@@ -83,7 +83,7 @@ def _released_identities(ctx: PurgeContext) -> int:
                                  .order_by(Person.id).limit(ctx.batch)).all()
     if not people:
         return 0
-    settled = [sanctions.settle_person(ctx.session, person, ctx.now) for person in people]
+    settled = [sanctions.apply_retention(ctx.session, person, ctx.now) for person in people]
     _audit_batch(ctx, "released_identities", len(people),
                  erased=sum(state == PERSON_ERASED for state in settled))
     return len(people)

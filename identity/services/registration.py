@@ -295,7 +295,7 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
             settled = person.state
             if settled == PERSON_TRACE:
                 # Under the person's row lock: a trace whose sanctions have all ended is erased here.
-                settled = sanctions.settle_person(session, person, now)
+                settled = sanctions.apply_retention(session, person, now)
                 if settled == PERSON_ACTIVE:
                     continue  # a racing registration revived them first: check again as an active person
             taken = _refusal(session, keyring, principal, person, prepared, now)

@@ -6,7 +6,7 @@ or its `expires_at` passes: expiry is read off the clock, no job has to run for 
 end. Every change bumps the `access` epoch in the same transaction, so per-process caches of
 token permissions drop at once.
 
-Retention (`settle_person`): a person with an open account anywhere keeps their identity data.
+Retention (`apply_retention`): a person with an open account anywhere keeps their identity data.
 Without one, an active sanction of any kind keeps a *trace*: the blind index, and the DEK with
 the encrypted document (so the index can be recomputed when the index key rotates). That is
 all a sanction needs to follow the person through a new registration; name, phone and birth
@@ -142,7 +142,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     session.add(sanction)
     session.flush()
     epochs.bump(session, "access")
-    settle_person(session, person, now)  # filed after the last account closed: reduce to a trace
+    apply_retention(session, person, now)  # filed after the last account closed: reduce to a trace
     audit.record(session, keyring, actor=principal.actor, action="sanction.filed", subject=sanction.id,
                  details={"platform": principal.platform_id, "kind": sanction.kind,
                           "reason_code": sanction.reason_code, "expires_at": rfc3339(sanction.expires_at)},
@@ -193,7 +193,7 @@ def lift(session: Session, keyring: Keyring, principal: Principal, sanction_id: 
     epochs.bump(session, "access")
     person = session.get(Person, sanction.person_id)
     assert person is not None
-    state = settle_person(session, person, now)
+    state = apply_retention(session, person, now)
     # The lift reason is free text a person may have written into; it stays out of the log.
     audit.record(session, keyring, actor=principal.actor, action="sanction.lifted", subject=sanction.id,
                  details={"platform": principal.platform_id, "kind": sanction.kind, "person_state": state},
@@ -240,7 +240,7 @@ def has_open_account(session: Session, person_id: uuid.UUID) -> bool:
                                                    Account.status == ACCOUNT_ACTIVE).limit(1)) is not None
 
 
-def settle_person(session: Session, person: Person, now: datetime) -> str:
+def apply_retention(session: Session, person: Person, now: datetime) -> str:
     """After a person's accounts, sanctions or holds changed: keep everything while they hold an
     open account or a legal hold stands; else keep a trace while any sanction is active or any
     credit penalty counts (so a new registration does not reset the score); else erase. Returns
@@ -282,7 +282,7 @@ def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, b
     counting = exists().where(CreditPenalty.person_id == Person.id, CreditPenalty.expires_at > now)
     people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active, ~held, ~counting)
                              .order_by(Person.id).limit(batch)).all()
-    erased = sum(settle_person(session, person, now) == PERSON_ERASED for person in people)
+    erased = sum(apply_retention(session, person, now) == PERSON_ERASED for person in people)
     if people:
         audit.record(session, keyring, actor=OPERATOR, action="sanction_traces.purged",
                      details={"examined": len(people), "erased": erased}, now=now)
