@@ -140,8 +140,9 @@ def _open_accounts(session: Session, person: Person, platform_id: str) -> list[A
 HELD_NAME = "held_name"  # the mismatch's source in the audit log; the authority's is "authority"
 
 
-def _refusal(session: Session, keyring: Keyring, principal: Principal, person: Person,
-             prepared: PreparedRegistration, now: datetime, *, name_checked: bool = False) -> list[Account]:
+def _open_accounts_unless_refused(session: Session, keyring: Keyring, principal: Principal, person: Person,
+                                  prepared: PreparedRegistration, now: datetime, *,
+                                  name_checked: bool = False) -> list[Account]:
     """Raise if this person may not open another account on this platform; else their open
     accounts here.
 
@@ -183,7 +184,7 @@ def precheck(session: Session, keyring: Keyring, principal: Principal, prepared:
         return False
     if person.state == PERSON_ACTIVE and not vault.name_matches(keyring, person, prepared.identity.real_name):
         return True
-    _refusal(session, keyring, principal, person, prepared, now, name_checked=True)
+    _open_accounts_unless_refused(session, keyring, principal, person, prepared, now, name_checked=True)
     return False
 
 
@@ -298,7 +299,7 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
                 settled = sanctions.apply_retention(session, person, now)
                 if settled == PERSON_ACTIVE:
                     continue  # a racing registration revived them first: check again as an active person
-            taken = _refusal(session, keyring, principal, person, prepared, now)
+            taken = _open_accounts_unless_refused(session, keyring, principal, person, prepared, now)
             if settled == PERSON_TRACE:
                 _revive(session, keyring, person, prepared)
             elif settled == PERSON_ERASED:
