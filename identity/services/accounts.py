@@ -6,6 +6,7 @@ another platform's pseudonym is answered exactly as one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,8 +33,25 @@ RETENTION_RULE = (
 )
 
 
-# Belt and braces: a cached account view is re-read at least this often.
-MAX_VIEW_AGE = timedelta(seconds=300)
+# Belt and braces: cached state about an account (its view, its token state) is re-read at least
+# this often, even with no epoch bump.
+MAX_CACHED_STATE_AGE = timedelta(seconds=300)
+
+
+def cached_state_valid_until(now: datetime, *, adult: bool, restrictions: Iterable[Sanction],
+                             credit_changes_at: datetime | None) -> datetime:
+    """The first moment cached state about an account could change without anyone writing (and
+    bumping the `access` epoch): a restriction's end, a credit penalty's, or the next UTC midnight
+    for a minor, who may come of age; at the latest `MAX_CACHED_STATE_AGE` from now."""
+    until = now + MAX_CACHED_STATE_AGE
+    if credit_changes_at is not None:
+        until = min(until, credit_changes_at)
+    for sanction in restrictions:
+        if sanction.expires_at is not None:
+            until = min(until, sanction.expires_at)
+    if not adult:
+        until = min(until, next_utc_midnight(now))
+    return until
 
 
 @dataclass(frozen=True)
@@ -45,18 +63,8 @@ class AccountView:
     credit: Credit = FULL_CREDIT
 
     def valid_until(self, now: datetime) -> datetime:
-        """The first moment this view could change without anyone writing (and bumping the
-        `access` epoch): a restriction's end, a credit penalty's, or midnight for a minor who may
-        come of age."""
-        until = now + MAX_VIEW_AGE
-        if self.credit.changes_at is not None:
-            until = min(until, self.credit.changes_at)
-        for sanction in self.restrictions:
-            if sanction.expires_at is not None:
-                until = min(until, sanction.expires_at)
-        if not self.adult:
-            until = min(until, next_utc_midnight(now))
-        return until
+        return cached_state_valid_until(now, adult=self.adult, restrictions=self.restrictions,
+                                        credit_changes_at=self.credit.changes_at)
 
 
 def get_account(session: Session, platform_id: str, pseudonym: str) -> Account:
