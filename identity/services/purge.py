@@ -23,7 +23,7 @@ from identity.crypto.keyring import Keyring
 from identity.models import Account, IdempotencyRecord, LegalHold, Person, RevokedToken
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED
 from identity.services import audit, sanctions
-from identity.services.platforms import OPERATOR
+from identity.services.operators import CLI_OPERATOR
 
 # Verification sessions and delivered webhook events are kept this long after they end.
 DELIVERED_RETENTION = timedelta(days=30)
@@ -99,7 +99,7 @@ def _audit_events(ctx: PurgeContext) -> int:
 
 
 def _audit_batch(ctx: PurgeContext, step: str, removed: int, **extra: int) -> None:
-    audit.record(ctx.session, ctx.keyring, actor=OPERATOR, action="purge.batch", subject=step,
+    audit.record(ctx.session, ctx.keyring, actor=CLI_OPERATOR, action="purge.batch", subject=step,
                  details={"removed": removed, **extra}, now=ctx.now)
 
 

@@ -32,7 +32,7 @@ from identity.models import Account, CreditPenalty, LegalHold, Person, Sanction
 from identity.models.person import ACCOUNT_ACTIVE, ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
 from identity.services import audit, credit, epochs, holds, ownership, vault
 from identity.services.authentication import Principal
-from identity.services.platforms import OPERATOR
+from identity.services.operators import CLI_OPERATOR
 
 
 def _is_active(now: datetime) -> ColumnElement[bool]:
@@ -227,7 +227,7 @@ def widen_to_global(session: Session, keyring: Keyring, sanction_id: str, now: d
         sanction.scope = "global"
         session.flush()
         epochs.bump(session, "access")
-    audit.record(session, keyring, actor=OPERATOR, action="sanction.widened", subject=sanction.id,
+    audit.record(session, keyring, actor=CLI_OPERATOR, action="sanction.widened", subject=sanction.id,
                  details={"platform": sanction.platform_id, "kind": sanction.kind, "scope": "global",
                           "changed": changed}, now=now)
     return Widening(sanction=sanction, changed=changed)
@@ -284,6 +284,6 @@ def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, b
                              .order_by(Person.id).limit(batch)).all()
     erased = sum(apply_retention(session, person, now) == PERSON_ERASED for person in people)
     if people:
-        audit.record(session, keyring, actor=OPERATOR, action="sanction_traces.purged",
+        audit.record(session, keyring, actor=CLI_OPERATOR, action="sanction_traces.purged",
                      details={"examined": len(people), "erased": erased}, now=now)
     return PurgeBatch(examined=len(people), erased=erased)
