@@ -19,9 +19,8 @@ from urllib.parse import urlparse
 from limits import parse_many
 
 from identity.rates import parse_rate
-from identity.verifiers import http_worst_case_seconds
+from identity.verifiers import VERIFIER_KINDS, http_worst_case_seconds
 
-VERIFIER_KINDS = ("offline", "http")
 LOG_FORMATS = ("text", "json")
 # The Cybersecurity Law (art. 21) asks for network logs kept at least six months: no setting may
 # purge the audit log sooner than this.
