@@ -604,8 +604,7 @@ class VerifyReport:
                 "failures": [{"person": pid, "problems": problems} for pid, problems in shown.items()]}
 
 
-_VERIFY_COLUMNS = ("id", "state", "dek_wrapped", "dek_version", "name_ct", "document_ct", "phone_ct",
-                   "birth_date_ct", "doc_index", "doc_index_version")
+_VERIFY_COLUMNS = vault.SEALED_RECORD_COLUMNS
 
 
 def verify_records(read: UnitOfWork, cache: KeyringCache, *, batch_size: int = DEFAULT_BATCH_SIZE,
