@@ -21,7 +21,7 @@ from identity.services import audit, epochs
 
 SCOPES = (
     "registrations:write", "accounts:read", "accounts:write", "tokens:issue", "tokens:introspect",
-    "sanctions:read", "sanctions:write", "groups:read", "groups:write",
+    "sanctions:read", "sanctions:write", "groups:read", "groups:write", "webhooks:write",
 )
 PHONE_POLICIES = ("forbidden", "optional", "required")
 # `overseas`: the platform is abroad, so personal data may only reach it under a security assessment.
