@@ -387,3 +387,17 @@ def test_purge_removes_deliveries_a_month_after_they_ended(app, client, auth, re
     with app.app_context():
         from identity.extensions import db
         assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+def test_endpoint_secrets_move_with_a_data_key_rotation_and_survive_the_old_keys_retirement(app, client, auth,
+                                                                                            receiver, runner):
+    add_endpoint(client, auth, receiver, "/rotated", ["account.closed"])
+    pseudonym = register(client, auth)
+    refused = runner.invoke(args=["admin", "keys", "retire", "data", "1", "--yes"])
+    assert refused.exit_code == 1  # v1 is primary (and wraps the secret)
+    assert runner.invoke(args=["admin", "keys", "rotate", "data"]).exit_code == 0
+    retired = runner.invoke(args=["admin", "keys", "retire", "data", "1", "--yes"])
+    assert retired.exit_code == 0, retired.output
+    client.delete(f"/v1/accounts/{pseudonym}", headers=auth)
+    assert deliver_once(runner)["delivered"] == 1
+    assert types(receiver.payloads()) == ["account.closed"] and receiver.unverified == []

@@ -136,3 +136,30 @@ def disable(session: Session, keyring: Keyring, actor: str, endpoint: WebhookEnd
     abandon_pending(session, endpoint.id, now)
     audit.record(session, keyring, actor=actor, action="webhook_endpoint.disabled", subject=endpoint.id,
                  details={"platform": endpoint.platform_id, "reason": reason[:200]}, now=now)
+
+
+def secret_key_versions(session: Session) -> dict[int, int]:
+    """How many endpoint secrets each data key version wraps (`keys status`, and what `keys retire`
+    must not destroy)."""
+    counts: dict[int, int] = {}
+    for wrapped in session.scalars(select(WebhookEndpoint.secret_wrapped)
+                                   .where(WebhookEndpoint.secret_wrapped.is_not(None))):
+        version = envelope.wrapped_version(wrapped)
+        counts[version] = counts.get(version, 0) + 1
+    return counts
+
+
+def rewrap_secrets(session: Session, keyring: Keyring) -> int:
+    """Move every endpoint secret onto the primary data key (the end of `keys rotate data`): a
+    handful of rows per platform, so one pass, under row locks."""
+    target, _ = keyring.primary("data")
+    moved = 0
+    for endpoint in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.secret_wrapped.is_not(None))
+                                    .order_by(WebhookEndpoint.id).with_for_update()):
+        assert endpoint.secret_wrapped is not None
+        if envelope.wrapped_version(endpoint.secret_wrapped) != target:
+            secret = open_secret(keyring, endpoint.id, endpoint.secret_wrapped)
+            endpoint.secret_wrapped = wrap_secret(keyring, endpoint.id, secret)
+            moved += 1
+    session.flush()
+    return moved
