@@ -25,7 +25,7 @@ from tests.support import groups as group_api
 from tests.support.clock import freeze_clock
 from tests.support.people import resident_id
 from tests.support.sanctions import file, register
-from tests.support.webhooks import WEBHOOK_SCOPES, Receiver, add_endpoint, deliver_once, receiving, status
+from tests.support.webhooks import WEBHOOK_SCOPES, add_endpoint, deliver_once, receiving, status
 
 NAME, NUMBER = "张三", resident_id(sequence=1)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from identity.models import Account, Sanction
@@ -92,7 +92,7 @@ def sanction_lifted(session: Session, sanction: Sanction, now: datetime) -> None
     _ended(session, sanction, now, "lifted", events)
 
 
-def _unannounced_expiries(now: datetime):  # type: ignore[no-untyped-def]
+def _unannounced_expiries(now: datetime) -> Select[tuple[Sanction]]:
     return select(Sanction).where(Sanction.expiry_announced_at.is_(None), Sanction.expires_at <= now,
                                   Sanction.lifted_at.is_(None))
 

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import urllib3
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from identity.crypto.envelope import DecryptionFailed
@@ -47,7 +47,7 @@ LONGEST_RETRY = timedelta(hours=6)
 WORKER_ACTOR = "system:webhook-worker"
 USER_AGENT = "identity-webhooks/1"
 
-_deliveries = WebhookDelivery.__table__
+_deliveries: Table = WebhookDelivery.__table__  # type: ignore[assignment]
 
 
 def retry_delay(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:

@@ -144,6 +144,7 @@ def secret_key_versions(session: Session) -> dict[int, int]:
     counts: dict[int, int] = {}
     for wrapped in session.scalars(select(WebhookEndpoint.secret_wrapped)
                                    .where(WebhookEndpoint.secret_wrapped.is_not(None))):
+        assert wrapped is not None
         version = envelope.wrapped_version(wrapped)
         counts[version] = counts.get(version, 0) + 1
     return counts

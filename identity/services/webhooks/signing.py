@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import os
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret # nosec B105
 SECRET_BYTES = 32  # the specification asks for 24 to 64
 
 

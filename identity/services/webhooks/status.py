@@ -44,10 +44,10 @@ def report(session: Session, now: datetime) -> list[EndpointStatus]:
                func.count().filter(WebhookDelivery.next_attempt_at <= now).label("due"),
                func.min(WebhookDelivery.created_at).label("oldest"))
         .where(pending).group_by(WebhookDelivery.endpoint_id))}
-    last_errors = dict(session.execute(
+    last_errors: dict[str, str | None] = dict(session.execute(
         select(WebhookDelivery.endpoint_id, WebhookDelivery.last_error)
         .where(pending, WebhookDelivery.last_error.is_not(None))
-        .order_by(WebhookDelivery.endpoint_id, WebhookDelivery.last_attempt_at)).all())
+        .order_by(WebhookDelivery.endpoint_id, WebhookDelivery.last_attempt_at)).tuples().all())
     result = []
     for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.status != ENDPOINT_DELETED)
                              .order_by(WebhookEndpoint.platform_id, WebhookEndpoint.created_at)):
