@@ -401,3 +401,26 @@ def test_endpoint_secrets_move_with_a_data_key_rotation_and_survive_the_old_keys
     client.delete(f"/v1/accounts/{pseudonym}", headers=auth)
     assert deliver_once(runner)["delivered"] == 1
     assert types(receiver.payloads()) == ["account.closed"] and receiver.unverified == []
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_certificate_against_the_host_name(
+        app, client, auth, runner, monkeypatch, tmp_path):
+    """The connection is made to the address the check approved; TLS still checks the name."""
+    from identity.services.webhooks import addresses
+    from tests.support.webhooks import receiving_tls, self_signed
+
+    cert, key = self_signed(tmp_path, "hooks.test")
+    monkeypatch.setenv("SSL_CERT_FILE", cert)  # the trust anchor, as an operator's CA bundle would be
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: [ipaddress.ip_address("127.0.0.1")])
+    with receiving_tls(cert, key) as receiver:
+        for name in ("hooks.test", "other.test"):  # other.test: the certificate does not name it
+            response = client.post("/v1/webhook-endpoints", headers=auth, json={
+                "url": f"https://{name}:{receiver.port}/{name}", "events": ["account.closed"]})
+            assert response.status_code == 201
+            receiver.secrets[f"/{name}"] = response.get_json()["secret"]
+        client.delete(f"/v1/accounts/{register(client, auth)}", headers=auth)
+        done = deliver_once(runner)
+    assert (done["delivered"], done["retried"]) == (1, 1)
+    assert types(receiver.payloads("/hooks.test")) == ["account.closed"] and receiver.unverified == []
+    assert "/other.test" not in receiver.requests
+    assert receiver.delivered[0].headers["host"] == f"hooks.test:{receiver.port}"
