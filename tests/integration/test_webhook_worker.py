@@ -118,3 +118,40 @@ def test_two_workers_at_once_deliver_each_event_exactly_once(app, client, platfo
         counts = Counter(p["id"] for p in receiver.payloads())
     assert set(counts) == set(events) and set(counts.values()) == {1}
     assert sum(delivered) == len(events) and min(delivered) > 0, delivered  # both took a share
+
+
+def test_sigterm_mid_delivery_finishes_that_delivery_and_exits_cleanly(app, client, platforms, settings):
+    platform = platforms.create("forum")
+    auth = platforms.headers(platform, WEBHOOK_SCOPES)
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(_path: str, n: int) -> int:
+        if n == 0:
+            arrived.set()
+            release.wait(30)
+        return 200
+
+    with receiving() as receiver:
+        receiver.answer = answer
+        add_endpoint(client, auth, receiver, "/hooks", ["account.closed"])
+        events = store_events(app, platform, 3)
+        worker = spawn_worker(settings, "--batch-size", "1", "--concurrency", "1")
+        try:
+            assert arrived.wait(30)
+            worker.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            assert worker.poll() is None  # still finishing the delivery in flight
+        finally:
+            release.set()
+        out, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        assert json.loads(out.strip().splitlines()[-1])["delivered"] == 1
+    with app.app_context():
+        from sqlalchemy import select
+
+        from identity.extensions import db
+        from identity.models import WebhookDelivery
+        rows = db.session.execute(select(WebhookDelivery.event_id, WebhookDelivery.delivered_at,
+                                         WebhookDelivery.claim)).all()
+    assert sum(r.delivered_at is not None for r in rows) == 1 and all(r.claim is None for r in rows)
+    assert {r.event_id for r in rows} == set(events)
