@@ -13,12 +13,15 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from identity.settings import Settings
 from tests.conftest import PG_URL, make_settings
 from tests.support.rotation import REPO, admin_env
+from tests.support.sanctions import register
+from tests.support.tokens import file_sanction
 from tests.support.webhooks import WEBHOOK_SCOPES, add_endpoint, receiving
 
 pytestmark = pytest.mark.slow
@@ -109,15 +112,22 @@ def test_two_workers_at_once_deliver_each_event_exactly_once(app, client, platfo
     auth = platforms.headers(platform, WEBHOOK_SCOPES)
     with receiving() as receiver:
         receiver.answer = lambda _path, _n: (time.sleep(0.01), 200)[1]  # long enough for both to take a share
-        add_endpoint(client, auth, receiver, "/hooks", ["account.closed"])
+        add_endpoint(client, auth, receiver, "/hooks", ["account.closed", "sanction.expired"])
         events = store_events(app, platform, 400)
+        expired = [file_sanction(app, register(client, auth, sequence=n), "posting_ban",
+                                 expires_at=datetime.now(UTC) - timedelta(minutes=1)) for n in range(1, 21)]
         workers = [spawn_worker(settings, "--once", "--batch-size", "20") for _ in range(2)]
         outputs = [w.communicate(timeout=120) for w in workers]
         assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
-        delivered = [json.loads(out.strip().splitlines()[-1])["delivered"] for out, _ in outputs]
+        totals = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
         counts = Counter(p["id"] for p in receiver.payloads())
-    assert set(counts) == set(events) and set(counts.values()) == {1}
-    assert sum(delivered) == len(events) and min(delivered) > 0, delivered  # both took a share
+        announced = Counter(p["data"]["sanction"] for p in receiver.payloads() if p["type"] == "sanction.expired")
+    assert set(counts) >= set(events) and set(counts.values()) == {1}
+    delivered = [t["delivered"] for t in totals]
+    assert sum(delivered) == len(events) + len(expired) and min(delivered) > 0, delivered  # both took a share
+    # The expiry sweep too: split between the workers, each expiry announced once.
+    assert set(announced) == set(expired) and set(announced.values()) == {1}
+    assert sum(t["expiries_announced"] for t in totals) == len(expired)
 
 
 def test_sigterm_mid_delivery_finishes_that_delivery_and_exits_cleanly(app, client, platforms, settings):
