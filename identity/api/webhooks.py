@@ -47,7 +47,7 @@ def _reveal(answer: dict[str, Any]) -> str | None:
 @blp.arguments(EndpointCreationSchema, example=ENDPOINT_CREATION_EXAMPLE)
 @blp.response(201, CreatedEndpointSchema, headers={"Location": {"schema": {"type": "string"}}})
 @raises()
-def create_endpoint(body: dict[str, Any]) -> Any:
+def create_webhook_endpoint(body: dict[str, Any]) -> Any:
     created = endpoints.create(db.session(), current_keyring(), principal(), body["url"], body["events"],
                                allow_private=runtime().settings.webhook_allow_private, now=utc_now())
     return ({**endpoint_body(created.endpoint), "secret": created.secret}, 201,
@@ -60,7 +60,7 @@ def create_endpoint(body: dict[str, Any]) -> Any:
 @require_scope("webhooks:write")
 @blp.response(200, EndpointListSchema)
 @raises()
-def list_endpoints() -> Any:
+def list_webhook_endpoints() -> Any:
     return {"items": [endpoint_body(e) for e in endpoints.listed(db.session(), principal())]}
 
 
@@ -71,6 +71,6 @@ def list_endpoints() -> Any:
 @require_scope("webhooks:write")
 @blp.response(204)
 @raises(NotFound)
-def delete_endpoint(endpoint_id: str) -> Any:
+def delete_webhook_endpoint(endpoint_id: str) -> Any:
     endpoints.delete(db.session(), current_keyring(), principal(), endpoint_id, utc_now())
     return None
