@@ -48,3 +48,11 @@ def new_hold_id() -> str:
 
 def new_group_id() -> str:
     return random_id("grp_")
+
+
+def new_webhook_endpoint_id() -> str:
+    return random_id("whe_")
+
+
+def new_event_id() -> str:
+    return random_id("evt_")

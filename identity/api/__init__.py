@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_smorest import Api
 
-from identity.api import accounts, docs, groups, health, registrations, sanctions, sandbox, tokens
+from identity.api import accounts, docs, groups, health, registrations, sanctions, sandbox, tokens, webhooks
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
 from identity.api.openapi import BEARER_SCHEME, ProblemContentPlugin, scopes_named
@@ -43,7 +43,7 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer",
                                                          "description": scopes_named(SCOPES)})
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp, groups.blp,
-                      sandbox.blp):
+                      sandbox.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

@@ -23,6 +23,7 @@ from identity.services import audit, cross_border, epochs, ownership, sanctions,
 from identity.services.authentication import Principal
 from identity.services.credit import FULL_CREDIT, Credit, credit_of
 from identity.services.epoch_cache import next_utc_midnight
+from identity.services.webhooks import outbox
 
 RETENTION_RULE = (
     "Held while the person has an open account on any platform, or while a sanction or a credit penalty "
@@ -108,6 +109,8 @@ def close(session: Session, keyring: Keyring, principal: Principal, pseudonym: s
     session.flush()
     epochs.bump(session, "access")  # tokens of this account stop introspecting as active at once
     state = sanctions.apply_retention(session, account.person, now)
+    outbox.record_event(session, principal.platform_id, "account.closed",
+                        {"pseudonym": account.pseudonym, "closed_at": now}, now)
     audit.record(session, keyring, actor=principal.actor, action="account.closed", subject=account.pseudonym,
                  details={"platform": principal.platform_id, "identity_erased": state == PERSON_ERASED,
                           "person_state": state})

@@ -30,6 +30,7 @@ from identity.models.group import GROUP_ACTIVE, GROUP_CLOSED
 from identity.models.person import ACCOUNT_CLOSED, PERSON_ERASED
 from identity.services import audit, credit, epochs, ownership, sanctions
 from identity.services.authentication import Principal
+from identity.services.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,9 @@ def close(session: Session, keyring: Keyring, principal: Principal, group_id: st
         if blacklisted_until is not None:
             file(founder, "blacklist", blacklisted_until)
     epochs.bump(session, "access")  # the founder's `group:create` may change by the score alone
+    outbox.record_event(session, principal.platform_id, "group.closed", {
+        "group": group.id, "founder": outcome.view.founder, "reason_code": closure.reason_code,
+        "sanctions": [s.sanction.id for s in outcome.sanctions], "closed_at": now}, now)
     audit.record(session, keyring, actor=principal.actor, action="group.closed", subject=group.id,
                  details={"platform": principal.platform_id, "reason_code": closure.reason_code,
                           "credit_score": outcome.credit_after.score if outcome.credit_after else None,

@@ -51,6 +51,7 @@ from identity.services import audit, epochs, maintenance_lock, vault
 from identity.services.keyring import KeyringCache, add_key_version, reencrypt_keyring
 from identity.services.maintenance_lock import UnitOfWork
 from identity.services.signing import LEEWAY_SECONDS, kid_of
+from identity.services.webhooks import endpoints as webhook_endpoints
 
 DEFAULT_BATCH_SIZE = 2000
 RECORD_KINDS = ("data", "index")
@@ -354,9 +355,12 @@ def rotate_records(uow: UnitOfWork, cache: KeyringCache, kind: str, *, owner: st
             assert job is not None
             now = utc_now()
             job.state, job.finished_at, job.updated_at, job.failed = JOB_DONE, now, now, len(failures)
+            details = {"kind": kind, "version": target, "job": job_id, "records": job.processed,
+                       "failed": len(failures), "resumed": resumed}
+            if kind == "data":  # webhook endpoint secrets are wrapped under the data key too
+                details["webhook_secrets"] = webhook_endpoints.rewrap_secrets(session, _keyring(cache, session))
             audit.record(session, _keyring(cache, session), actor=actor, action="keys.rotation_finished",
-                         details={"kind": kind, "version": target, "job": job_id, "records": job.processed,
-                                  "failed": len(failures), "resumed": resumed})
+                         details=details)
             processed = job.processed
     return RotationReport(kind=kind, version=target, resumed=resumed, processed=processed, total=total,
                           moved_this_run=processed - processed_before, seconds=seconds, failures=failures,
@@ -473,6 +477,11 @@ def _usage(session: Session, kind: str) -> dict[int, int]:
     if kind in _KINDS:
         column = _KINDS[kind].version_col()
         rows = session.execute(select(column, func.count()).where(column.is_not(None)).group_by(column))
+        if kind == "data":  # persons' keys, and webhook endpoint secrets
+            usage = {int(version): int(count) for version, count in rows}
+            for version, count in webhook_endpoints.secret_key_versions(session).items():
+                usage[version] = usage.get(version, 0) + count
+            return usage
     elif kind == "audit":
         rows = session.execute(select(AuditEvent.key_version, func.count()).group_by(AuditEvent.key_version))
     else:

@@ -22,7 +22,7 @@ from identity.services.operators import CLI_OPERATOR
 
 SCOPES = (
     "registrations:write", "accounts:read", "accounts:write", "tokens:issue", "tokens:introspect",
-    "sanctions:read", "sanctions:write", "groups:read", "groups:write",
+    "sanctions:read", "sanctions:write", "groups:read", "groups:write", "webhooks:write",
 )
 PHONE_POLICIES = ("forbidden", "optional", "required")
 # `overseas`: the platform is abroad, so personal data may only reach it under a security assessment.

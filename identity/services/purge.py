@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from identity.crypto.keyring import Keyring
-from identity.models import Account, IdempotencyRecord, LegalHold, Person, RevokedToken
+from identity.models import Account, IdempotencyRecord, LegalHold, Person, RevokedToken, WebhookDelivery
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED
 from identity.services import audit, sanctions
 from identity.services.operators import CLI_OPERATOR
@@ -67,6 +67,19 @@ def _revoked_tokens(ctx: PurgeContext) -> int:
     return _expired_rows(ctx, RevokedToken.jti, RevokedToken.expires_at, "revoked_tokens")
 
 
+def _ended_webhook_deliveries(ctx: PurgeContext) -> int:
+    """Webhook deliveries that ended (delivered, or abandoned after the retry window or with their
+    endpoint) and whose event is older than DELIVERED_RETENTION: no delivery lasts past 3 days."""
+    ids = ctx.session.scalars(select(WebhookDelivery.id).where(
+        WebhookDelivery.created_at <= ctx.now - DELIVERED_RETENTION, WebhookDelivery.next_attempt_at.is_(None))
+        .order_by(WebhookDelivery.id).limit(ctx.batch)).all()
+    if not ids:
+        return 0
+    ctx.session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+    _audit_batch(ctx, "webhook_deliveries", len(ids))
+    return len(ids)
+
+
 def _ended_sanction_traces(ctx: PurgeContext) -> int:
     """What `sanctions purge-expired` does, one batch (it audits itself). Counts people examined,
     so that a batch whose people were all revived meanwhile still moves the step on."""
@@ -106,8 +119,8 @@ def _audit_batch(ctx: PurgeContext, step: str, removed: int, **extra: int) -> No
 STEPS: tuple[PurgeStep, ...] = (
     PurgeStep("idempotency_records", "expired idempotency record(s)", _idempotency_records),
     PurgeStep("revoked_tokens", "expired revoked token id(s)", _revoked_tokens),
-    # Here, when their tables exist: expired verification sessions, and webhook events delivered
-    # (or abandoned) more than DELIVERED_RETENTION ago.
+    # Here, when their tables exist: expired verification sessions.
+    PurgeStep("webhook_deliveries", "ended webhook delivery(ies)", _ended_webhook_deliveries),
     PurgeStep("sanction_traces", "ended sanction trace(s) examined", _ended_sanction_traces),
     PurgeStep("released_identities", "identity(ies) no longer held", _released_identities),
     # Last, so the events the other steps wrote are part of the kept chain.

@@ -33,6 +33,7 @@ from identity.models.person import ACCOUNT_ACTIVE, ACCOUNT_CLOSED, PERSON_ACTIVE
 from identity.services import audit, credit, epochs, holds, ownership, vault
 from identity.services.authentication import Principal
 from identity.services.operators import CLI_OPERATOR
+from identity.services.webhooks import announcements
 
 
 def _is_active(now: datetime) -> ColumnElement[bool]:
@@ -143,6 +144,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     session.flush()
     epochs.bump(session, "access")
     apply_retention(session, person, now)  # filed after the last account closed: reduce to a trace
+    announcements.sanction_filed(session, sanction, now)
     audit.record(session, keyring, actor=principal.actor, action="sanction.filed", subject=sanction.id,
                  details={"platform": principal.platform_id, "kind": sanction.kind,
                           "reason_code": sanction.reason_code, "expires_at": rfc3339(sanction.expires_at)},
@@ -194,6 +196,7 @@ def lift(session: Session, keyring: Keyring, principal: Principal, sanction_id: 
     person = session.get(Person, sanction.person_id)
     assert person is not None
     state = apply_retention(session, person, now)
+    announcements.sanction_lifted(session, sanction, now)
     # The lift reason is free text a person may have written into; it stays out of the log.
     audit.record(session, keyring, actor=principal.actor, action="sanction.lifted", subject=sanction.id,
                  details={"platform": principal.platform_id, "kind": sanction.kind, "person_state": state},
