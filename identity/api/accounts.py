@@ -17,7 +17,7 @@ from identity.api.schemas import (
     AccountSchema,
     PersonalDataSchema,
 )
-from identity.api.transactions import writes
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import CrossBorderAssessmentRequired, IdentityErased, NotFound
 from identity.extensions import db
@@ -29,6 +29,7 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
 
 
 @blp.route("/<string:pseudonym>", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Read an account")
 @require_scope("accounts:read")
 @blp.response(200, AccountSchema)
@@ -54,6 +55,7 @@ def _views() -> EpochCache[str, tuple[str, dict[str, Any]]]:
 
 
 @blp.route("", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Find this platform's accounts by external_ref")
 @require_scope("accounts:read")
 @blp.arguments(AccountQuerySchema, location="query")
@@ -65,6 +67,7 @@ def list_accounts(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/<string:pseudonym>", methods=["DELETE"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Close an account",
          description="Closes the account. When the person has no other open account anywhere and no "
                      "sanction keeps it, their identity data is erased by destroying its key.")
@@ -77,8 +80,8 @@ def close_account(pseudonym: str) -> Any:
 
 
 @blp.route("/<string:pseudonym>/personal-data", methods=["GET"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="What the service holds about the person (access request)")
-@writes
 @require_scope("accounts:read")
 @blp.response(200, PersonalDataSchema)
 @raises(NotFound, CrossBorderAssessmentRequired, IdentityErased)

@@ -21,6 +21,7 @@ from identity.api.group_schemas import (
 )
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import Conflict, GroupCreationRefused, GroupManagementRefused, NotFound
 from identity.extensions import db
@@ -42,6 +43,7 @@ def group_body(view: groups.GroupView) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Found a group",
          description="Refused with 403 `group_creation_refused` where the founder's person is suspended from "
                      "group management here, has a credit score under the policy's `min_credit_to_found`, or "
@@ -66,6 +68,7 @@ def create_group(body: dict[str, Any]) -> Any:
 
 
 @blp.route("", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Groups founded by an account, newest first",
          description="Only the groups founded by this account, not those of the person's other accounts.")
 @require_scope("groups:read")
@@ -77,6 +80,7 @@ def list_groups(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/<string:group_id>", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Read a group")
 @require_scope("groups:read")
 @blp.response(200, GroupSchema)
@@ -86,6 +90,7 @@ def get_group(group_id: str) -> Any:
 
 
 @blp.route("/<string:group_id>/managers", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Add a manager",
          description="The account's person must hold `group:manage` on this platform (no active "
                      "group-management suspension): 403 `group_management_refused` otherwise. Adding a "
@@ -101,6 +106,7 @@ def add_manager(body: dict[str, Any], group_id: str) -> Any:
 
 
 @blp.route("/<string:group_id>/managers/<string:pseudonym>", methods=["DELETE"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Remove a manager")
 @require_scope("groups:write")
 @blp.response(204)
@@ -111,6 +117,7 @@ def remove_manager(group_id: str, pseudonym: str) -> Any:
 
 
 @blp.route("/<string:group_id>/closure", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Close a group",
          description="In one transaction: the group is closed; its founder's credit score here drops by the "
                      "policy's `credit_penalty` for `credit_penalty_days`; founder and managers get a "

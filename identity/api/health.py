@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity.api.problems import service_unavailable
+from identity.api.transactions import READS, transaction
 from identity.extensions import db
 from identity.metrics import KeyAgeCollector, metrics_response
 from identity.models.keyring import KEY_PRIMARY, KeyVersion
@@ -17,6 +18,7 @@ blp = Blueprint("health", __name__)
 
 
 @blp.get("/healthz")
+@transaction(READS)
 def healthz() -> Response:
     return jsonify(status="ok")
 
@@ -31,6 +33,7 @@ _FIXES = {
 
 
 @blp.get("/readyz")
+@transaction(READS)
 def readyz() -> Response:
     """200 when the database answers, its schema is current and the keys load; otherwise 503
     naming the first check that fails in `failed_check` (and in `checks`)."""
@@ -104,6 +107,7 @@ def document(spec: APISpec, app: Flask) -> None:
 
 
 @blp.get("/metrics")
+@transaction(READS)
 def metrics() -> Response:
     return metrics_response(KeyAgeCollector(_primary_key_created))
 

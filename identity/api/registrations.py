@@ -12,6 +12,7 @@ from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
 from identity.api.schemas import REGISTRATION_EXAMPLE, AccountSchema, RegistrationSchema
+from identity.api.transactions import WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import (
     AgeRequirementNotMet,
@@ -42,6 +43,7 @@ def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
 
 
 @blp.route("", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Register a person")
 @require_scope("registrations:write")
 @idempotent

@@ -19,6 +19,7 @@ from identity.api.sanction_schemas import (
     SanctionQuerySchema,
     SanctionSchema,
 )
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import Conflict, IdentityErased, NotFound
 from identity.extensions import db
@@ -39,6 +40,7 @@ def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="File a sanction",
          description="Binds the person behind the pseudonym on this platform, all of their accounts here, at once. "
                      "A closed account may be sanctioned while this platform still holds the person (another "
@@ -57,6 +59,7 @@ def file_sanction(body: dict[str, Any]) -> Any:
 
 
 @blp.route("", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="A person's sanctions on this platform, newest first",
          description="Every sanction this platform filed against the person behind the pseudonym, whichever of "
                      "their accounts here it was filed against, lifted and expired ones included.")
@@ -70,6 +73,7 @@ def list_sanctions(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/<string:sanction_id>", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Read a sanction")
 @require_scope("sanctions:read")
 @blp.response(200, SanctionSchema)
@@ -79,6 +83,7 @@ def get_sanction(sanction_id: str) -> Any:
 
 
 @blp.route("/<string:sanction_id>/lift", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Lift a sanction",
          description="Ends an active sanction. Lifting one that is already lifted or expired answers 409 "
                      "`conflict`: its history already says how it ended.")

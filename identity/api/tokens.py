@@ -31,7 +31,7 @@ from identity.api.token_schemas import (
     TokenParameterSchema,
     TokenRequestSchema,
 )
-from identity.api.transactions import reads_only
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import AccountRestricted, DomainError, NotFound, ValidationFailed
 from identity.extensions import db
@@ -106,7 +106,7 @@ def _token_parameter(schema: TokenParameterSchema) -> str:
 
 
 @blp.route("", methods=["POST"])
-@reads_only
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
          description="No database write and no audit event: issuing changes no stored state. "
                      "`Idempotency-Key` is ignored: a retry gets a new token, and no token is stored.",
@@ -137,7 +137,7 @@ def issue_token() -> Any:
 
 
 @blp.route("/introspect", methods=["POST"])
-@reads_only
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Is this token active, and what may its holder do now? (RFC 7662)",
          description="`{\"active\": false}` alone, whatever the reason: missing or empty, expired, not yet "
                      "valid, revoked, malformed, an unknown or revoked key, a bad signature, another issuer, another "
@@ -156,6 +156,7 @@ def introspect_token() -> Any:
 
 
 @blp.route("/revoke", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Revoke one of this platform's tokens (RFC 7009)",
          description="200 whether or not the token was active or this platform's; effective at once in "
                      "every server process. Audited. `Idempotency-Key` is ignored.",
@@ -171,6 +172,7 @@ def revoke_token() -> Any:
 
 
 @jwks_blp.route("/jwks.json", methods=["GET"])
+@transaction(READS)
 @jwks_blp.doc(security=[], summary="The public keys that verify every unexpired token",
               description="Ed25519 keys (kty OKP, alg EdDSA). `kid` is the key's RFC 7638 thumbprint. A "
                           "rotated-out key stays until its last token has expired. Cacheable: honour "
@@ -216,6 +218,7 @@ def _metadata_document(issuer: str) -> tuple[bytes, str]:
 
 
 @jwks_blp.route("/oauth-authorization-server", methods=["GET"])
+@transaction(READS)
 @jwks_blp.doc(security=[], summary="Authorization server metadata (RFC 8414)",
               description="Where the JWKS, introspection and revocation are, as absolute URLs under the "
                           "issuer, so a posting service is configured with the issuer URL alone. Cacheable.")
