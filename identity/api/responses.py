@@ -15,6 +15,10 @@ from flask import Response
 from marshmallow import Schema
 
 
+# Built once: json.dumps with options builds an encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(schema: Schema, data: Any, status: int, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(schema.dump(data), ensure_ascii=False, separators=(",", ":"))
+    body = _ENCODER.encode(schema.dump(data))
     return Response(body, status=status, headers=dict(headers or {}), mimetype="application/json")
