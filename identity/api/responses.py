@@ -14,7 +14,6 @@ from typing import Any
 from flask import Response
 from marshmallow import Schema
 
-
 # Built once: json.dumps with options builds an encoder on every call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
