@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from identity.api.responses import ServiceJSONProvider
 from identity.db import configure_engine, engine_options
 from identity.extensions import db, migrate
 from identity.logging_setup import configure_logging
@@ -21,6 +22,8 @@ from identity.settings import Settings
 class IdentityFlask(Flask):
     """Flask, less its check of every view and hook for a coroutine on every call (nine a request):
     the service has none, and `refuse_coroutines` makes sure of it at start-up."""
+
+    json_provider_class = ServiceJSONProvider
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         return func
@@ -53,7 +56,6 @@ def build_app(settings: Settings) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
