@@ -17,7 +17,6 @@ from identity.api.blueprint import Blueprint
 from identity.api.context import current_keyring, principal, request_epochs, runtime
 from identity.api.openapi import raises
 from identity.api.problems import flatten_messages
-from identity.api.responses import json_response
 from identity.api.token_schemas import (
     INTROSPECTION_EXAMPLE,
     REVOCATION_EXAMPLE,
@@ -61,8 +60,6 @@ def _form_or_json(schema: type[TokenParameterSchema], example: dict[str, str], *
 
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
 
-_ISSUED = IssuedTokenSchema()
-_INTROSPECTION = IntrospectionSchema()
 
 
 @dataclass
@@ -144,7 +141,7 @@ def introspect_token() -> Any:
                                issuer=runtime().settings.issuer, principal=principal(), token=token,
                                current=request_epochs(), now=utc_now())
     TOKENS.labels(operation="introspect", outcome="active" if result else "inactive").inc()
-    return json_response(_INTROSPECTION, result or {"active": False}, 200, NO_STORE)
+    return result or {"active": False}, 200, NO_STORE
 
 
 @blp.route("/revoke", methods=["POST"])
