@@ -8,7 +8,7 @@ from flask import current_app
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.blueprint import Blueprint
-from identity.api.context import current_keyring, principal, request_epochs
+from identity.api.context import current_keyring, principal, request_epochs, request_session
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
 from identity.api.schemas import (
@@ -20,7 +20,6 @@ from identity.api.schemas import (
 from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import CrossBorderAssessmentRequired, IdentityErased, NotFound
-from identity.extensions import db
 from identity.services import accounts
 from identity.services.epoch_cache import EpochCache
 
@@ -40,8 +39,8 @@ def get_account(pseudonym: str) -> Any:
     cached = cache.get(pseudonym, epoch, now)
     if cached is not None and cached[0] == platform_id:
         return cached[1]
-    account = accounts.get_account(db.session(), platform_id, pseudonym)
-    view = accounts.view(db.session(), current_keyring(), account, now)
+    account = accounts.get_account(request_session(), platform_id, pseudonym)
+    view = accounts.view(request_session(), current_keyring(), account, now)
     body = account_body(view)
     cache.put(pseudonym, (platform_id, body), epoch, view.valid_until(now))
     return body
@@ -62,8 +61,8 @@ def _views() -> EpochCache[str, tuple[str, dict[str, Any]]]:
 @blp.response(200, AccountListSchema)
 def list_accounts(query: dict[str, Any]) -> Any:
     now, keyring = utc_now(), current_keyring()
-    found = accounts.list_by_external_ref(db.session(), principal().platform_id, query["external_ref"])
-    return {"items": [account_body(accounts.view(db.session(), keyring, a, now)) for a in found]}
+    found = accounts.list_by_external_ref(request_session(), principal().platform_id, query["external_ref"])
+    return {"items": [account_body(accounts.view(request_session(), keyring, a, now)) for a in found]}
 
 
 @blp.route("/<string:pseudonym>", methods=["DELETE"])
@@ -75,7 +74,7 @@ def list_accounts(query: dict[str, Any]) -> Any:
 @blp.response(204)
 @raises(NotFound)
 def close_account(pseudonym: str) -> Any:
-    accounts.close(db.session(), current_keyring(), principal(), pseudonym, utc_now())
+    accounts.close(request_session(), current_keyring(), principal(), pseudonym, utc_now())
     return None
 
 
@@ -86,4 +85,4 @@ def close_account(pseudonym: str) -> Any:
 @blp.response(200, PersonalDataSchema)
 @raises(NotFound, CrossBorderAssessmentRequired, IdentityErased)
 def get_personal_data(pseudonym: str) -> Any:
-    return accounts.personal_data(db.session(), current_keyring(), principal(), pseudonym, utc_now())
+    return accounts.personal_data(request_session(), current_keyring(), principal(), pseudonym, utc_now())

@@ -6,7 +6,7 @@ from typing import Any
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.blueprint import Blueprint
-from identity.api.context import current_keyring, principal
+from identity.api.context import current_keyring, principal, request_session
 from identity.api.group_schemas import (
     CLOSURE_EXAMPLE,
     GROUP_CREATION_EXAMPLE,
@@ -55,12 +55,12 @@ def group_body(view: groups.GroupView) -> dict[str, Any]:
 def create_group(body: dict[str, Any]) -> Any:
     caller = principal()
     try:
-        view = groups.create(db.session(), current_keyring(), caller, body["founder"], body.get("external_ref"),
+        view = groups.create(request_session(), current_keyring(), caller, body["founder"], body.get("external_ref"),
                              utc_now())
     except GroupCreationRefused as refused:
         # The request's transaction rolls back; the refusal is recorded in one of its own.
         db.session.rollback()
-        groups.record_refusal(db.session(), current_keyring(), caller, refused, utc_now())
+        groups.record_refusal(request_session(), current_keyring(), caller, refused, utc_now())
         db.session.commit()
         raise
     return group_body(view), 201, {"Location": f"/v1/groups/{view.group.id}"}
@@ -75,7 +75,7 @@ def create_group(body: dict[str, Any]) -> Any:
 @blp.response(200, GroupListSchema)
 @raises(NotFound)
 def list_groups(query: dict[str, Any]) -> Any:
-    return {"items": [group_body(v) for v in groups.founded_by(db.session(), principal(), query["founder"])]}
+    return {"items": [group_body(v) for v in groups.founded_by(request_session(), principal(), query["founder"])]}
 
 
 @blp.route("/<string:group_id>", methods=["GET"])
@@ -85,7 +85,7 @@ def list_groups(query: dict[str, Any]) -> Any:
 @blp.response(200, GroupSchema)
 @raises(NotFound)
 def get_group(group_id: str) -> Any:
-    return group_body(groups.get(db.session(), principal(), group_id))
+    return group_body(groups.get(request_session(), principal(), group_id))
 
 
 @blp.route("/<string:group_id>/managers", methods=["POST"])
@@ -100,7 +100,7 @@ def get_group(group_id: str) -> Any:
 @blp.response(200, GroupSchema)
 @raises(GroupManagementRefused, NotFound, Conflict)
 def add_manager(body: dict[str, Any], group_id: str) -> Any:
-    return group_body(groups.add_manager(db.session(), current_keyring(), principal(), group_id, body["pseudonym"],
+    return group_body(groups.add_manager(request_session(), current_keyring(), principal(), group_id, body["pseudonym"],
                                          utc_now()))
 
 
@@ -111,7 +111,7 @@ def add_manager(body: dict[str, Any], group_id: str) -> Any:
 @blp.response(204)
 @raises(NotFound, Conflict)
 def remove_manager(group_id: str, pseudonym: str) -> Any:
-    groups.remove_manager(db.session(), current_keyring(), principal(), group_id, pseudonym, utc_now())
+    groups.remove_manager(request_session(), current_keyring(), principal(), group_id, pseudonym, utc_now())
     return None
 
 
@@ -129,7 +129,7 @@ def remove_manager(group_id: str, pseudonym: str) -> Any:
 @blp.response(200, GroupSchema)
 @raises(NotFound, Conflict)
 def close_group(body: dict[str, Any], group_id: str) -> Any:
-    outcome = groups.close(db.session(), current_keyring(), principal(), group_id,
+    outcome = groups.close(request_session(), current_keyring(), principal(), group_id,
                            groups.Closure(reason_code=body["reason_code"], evidence_ref=body["evidence_ref"]),
                            utc_now())
     return group_body(outcome.view)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, make_response, request
 from sqlalchemy.exc import IntegrityError
 
-from identity.api.context import current_keyring, principal
+from identity.api.context import current_keyring, principal, request_session
 from identity.clock import utc_now
 from identity.errors import DomainError
 from identity.extensions import db
@@ -47,7 +47,7 @@ def idempotent(view: F) -> F:
                                                      _canonical_body())
 
         def committed_response() -> idempotency.StoredResponse | None:
-            return idempotency.lookup(db.session(), platform_id, key, fingerprint, utc_now())
+            return idempotency.lookup(request_session(), platform_id, key, fingerprint, utc_now())
 
         stored = committed_response()
         if stored is not None:
@@ -65,7 +65,7 @@ def idempotent(view: F) -> F:
             ttl = current_app.extensions["identity"].settings.idempotency_ttl_seconds
             try:
                 with db.session.begin_nested():
-                    idempotency.remember(db.session(), platform_id, key, fingerprint, idempotency.StoredResponse(
+                    idempotency.remember(request_session(), platform_id, key, fingerprint, idempotency.StoredResponse(
                         response.status_code, response.get_data(as_text=True), response.headers.get("Location")),
                         utc_now(), ttl)
             except IntegrityError:

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.blueprint import Blueprint
-from identity.api.context import current_keyring, principal, request_epochs, runtime
+from identity.api.context import current_keyring, principal, request_epochs, request_session, runtime
 from identity.api.openapi import raises
 from identity.api.problems import flatten_messages
 from identity.api.token_schemas import (
@@ -33,7 +33,6 @@ from identity.api.token_schemas import (
 from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import AccountRestricted, DomainError, NotFound, ValidationFailed
-from identity.extensions import db
 from identity.metrics import TOKENS
 from identity.services import tokens
 from identity.services.sanctions import TOKEN_PERMISSIONS
@@ -78,7 +77,7 @@ def token_runtime() -> TokenRuntime:
 
 
 def signing_keys() -> SigningKeys:
-    return token_runtime().signing.get(db.session(), current_keyring(), request_epochs().get("keys", 0))
+    return token_runtime().signing.get(request_session(), current_keyring(), request_epochs().get("keys", 0))
 
 
 def _token_parameter(schema: TokenParameterSchema) -> str:
@@ -114,7 +113,7 @@ def _token_parameter(schema: TokenParameterSchema) -> str:
 def issue_token(body: dict[str, Any]) -> Any:
     rt = token_runtime()
     try:
-        issued = tokens.issue(db.session(), current_keyring(), rt.caches, signing_keys(),
+        issued = tokens.issue(request_session(), current_keyring(), rt.caches, signing_keys(),
                               issuer=runtime().settings.issuer, principal=principal(), pseudonym=body["pseudonym"],
                               ttl_seconds=body["ttl_seconds"], current=request_epochs(), now=utc_now())
     except DomainError as error:
@@ -137,7 +136,7 @@ def issue_token(body: dict[str, Any]) -> Any:
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
     token = _token_parameter(_INTROSPECTION_REQUEST)
-    result = tokens.introspect(db.session(), current_keyring(), token_runtime().caches, signing_keys(),
+    result = tokens.introspect(request_session(), current_keyring(), token_runtime().caches, signing_keys(),
                                issuer=runtime().settings.issuer, principal=principal(), token=token,
                                current=request_epochs(), now=utc_now())
     TOKENS.labels(operation="introspect", outcome="active" if result else "inactive").inc()
@@ -154,7 +153,7 @@ def introspect_token() -> Any:
 @blp.response(200, RevocationSchema)
 def revoke_token() -> Any:
     token = _token_parameter(_TOKEN_PARAMETER)
-    revoked = tokens.revoke(db.session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
+    revoked = tokens.revoke(request_session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
                             principal=principal(), token=token, now=utc_now())
     TOKENS.labels(operation="revoke", outcome="revoked" if revoked else "no_effect").inc()
     return {}, 200, NO_STORE
