@@ -42,12 +42,26 @@ SCENARIOS = ("bare", "floor", "register", "account_read", "token_issue", "intros
 BARE_TARGETS = {"floor": 1.5, "account_read": 3.0, "introspect": 3.0, "token_issue": 3.5, "register": 8.0}
 WARMUP = 50  # unmeasured: caches filled, statements compiled
 WATCHED = 10  # unmeasured too: warm requests, watched for functools.reduce (see above)
+# What `--without` can leave out, by the names of the hooks (or the middleware) that do it. A run
+# without a part answers as usual where the scenario does not need it (e.g. no metrics); its
+# count less the full run's is what that part costs a request.
+PARTS = {
+    "request_id": (),  # the WSGI middleware, unwrapped
+    "metrics": ("_start_timer", "_observe"),
+    "transactions": ("_choose_transaction_mode", "_commit_or_roll_back", "_reset_mode"),
+    "guard": ("_guard",),
+    "no_store": ("_no_store",),
+    "session_teardown": ("_teardown_session",),
+    "rate_limits": (),  # RateLimits counts nothing
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100, help="measured requests per scenario")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"from: {','.join(SCENARIOS)}")
+    parser.add_argument("--without", default="", help=f"attribution: leave out these parts ({','.join(PARTS)}); "
+                        "the difference to a full run is what they cost")
     parser.add_argument("--child", choices=SCENARIOS, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -92,7 +106,20 @@ def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]]
             for _ in range(count)], "200 OK"
 
 
-def run_child(scenario: str, requests: int) -> int:
+def _leave_out(app: Any, parts: list[str]) -> None:
+    hooks = {name for part in parts for name in PARTS[part]}
+    for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        for key, funcs in registry.items():
+            registry[key] = [f for f in funcs if f.__name__ not in hooks]
+    app.teardown_appcontext_funcs[:] = [f for f in app.teardown_appcontext_funcs if f.__name__ not in hooks]
+    if "request_id" in parts:
+        app.wsgi_app = app.wsgi_app.wsgi_app
+    if "rate_limits" in parts:
+        limits = app.extensions["identity_rate_limits"]
+        limits.hit_caller = limits.hit_auth_failure = lambda *_: None
+
+
+def run_child(scenario: str, requests: int, without: list[str] | None = None) -> int:
     if scenario == "bare":
         from werkzeug.test import EnvironBuilder
 
@@ -113,6 +140,7 @@ def run_child(scenario: str, requests: int) -> int:
         settings = make_settings(Path(tmp) / "instance", f"sqlite:///{tmp}/identity.sqlite3", Path(tmp) / "root.keys")
         migrate(settings)
         app = create_app(settings)
+        _leave_out(app, without or [])
         environs, expected = _environs(app, scenario, WARMUP + WATCHED + requests)
         return _measure(app, scenario, environs, expected)
 
@@ -156,13 +184,21 @@ def _watch_for_reduce(one: Any, environs: list[dict[str, Any]]) -> None:
 
 # -- the parent: one valgrind run per scenario ---------------------------------------------------
 
-def count(scenario: str, requests: int, valgrind: str) -> int:
+def _parts(value: str) -> list[str]:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise SystemExit(f"unknown part(s): {', '.join(unknown)}; from: {', '.join(PARTS)}")
+    return parts
+
+
+def count(scenario: str, requests: int, valgrind: str, without: str = "") -> int:
     """Instructions for `requests` requests of the scenario (the warm-up is not counted)."""
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
             [valgrind, "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=functools_reduce",
              f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, "-m", "bench.instructions",
-             "--child", scenario, "--requests", str(requests)],
+             "--child", scenario, "--requests", str(requests), "--without", without],
             cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, "IDENTITY_LOG_LEVEL": "WARNING"})
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
@@ -173,10 +209,11 @@ def count(scenario: str, requests: int, valgrind: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
-        return run_child(args.child, args.requests)
+        return run_child(args.child, args.requests, _parts(args.without))
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
+    _parts(args.without)
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SCENARIOS]
     if unknown:
@@ -187,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
           "one process, SQLite, no HTTP", flush=True)
     bare = floor = 0.0
     for name in names:
-        per_request = count(name, args.requests, valgrind) / args.requests
+        per_request = count(name, args.requests, valgrind, "" if name == "bare" else args.without) / args.requests
         bare = bare or per_request
         floor = floor or (per_request if name == "floor" else 0.0)
         share = f"floor / this {floor / per_request:6.1%}" if floor else " " * 19

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from identity.api.responses import ServiceJSONProvider
 from identity.engine_behaviour import configure_engine, engine_options
 from identity.extensions import db, migrate
 from identity.logging_setup import configure_logging
@@ -14,10 +19,31 @@ from identity.schema_state import MIGRATIONS_DIR
 from identity.settings import Settings
 
 
+class IdentityFlask(Flask):
+    """Flask, less its check of every view and hook for a coroutine on every call (nine a request):
+    the service has none, and `refuse_coroutines` makes sure of it at start-up."""
+
+    json_provider_class = ServiceJSONProvider
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return func
+
+
+def refuse_coroutines(app: Flask) -> None:
+    hooks: Iterable[Callable[..., Any]] = [
+        *app.view_functions.values(), *app.teardown_appcontext_funcs,
+        *(f for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+          for funcs in registry.values() for f in funcs),
+        *(f for codes in app.error_handler_spec.values() for handlers in codes.values() for f in handlers.values())]
+    found = [f.__qualname__ for f in hooks if inspect.iscoroutinefunction(f)]
+    if found:
+        raise TypeError(f"async views or hooks need Flask's ensure_sync: {', '.join(found)}")
+
+
 def build_app(settings: Settings) -> Flask:
     configure_logging(settings.log_level, settings.log_format)
     settings.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the database and keys
-    app = Flask("identity", instance_path=str(settings.instance_path))
+    app = IdentityFlask("identity", instance_path=str(settings.instance_path))
     app.config.update(
         TESTING=settings.testing,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -30,7 +56,6 @@ def build_app(settings: Settings) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
@@ -51,4 +76,5 @@ def build_app(settings: Settings) -> Flask:
 
     init_api(app)
     init_cli(app)
+    refuse_coroutines(app)
     return app

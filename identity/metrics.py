@@ -93,8 +93,33 @@ def _method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else "other"
 
 
+class RouteMetrics:
+    """The request counter's and latency histogram's children, by label values.
+
+    `labels()` checks and sorts its arguments and takes a lock on every call; the label sets
+    here are few (methods x route templates x status codes), so each child is looked up once
+    and kept. Counting still goes through the child on every request."""
+
+    def __init__(self) -> None:
+        self._counters: dict[tuple[str, str, int], Counter] = {}
+        self._latencies: dict[str, Histogram] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float | None) -> None:
+        key = (_method_label(method), route, status)  # the label values: the bound holds for the keys too
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters.setdefault(key, HTTP_REQUESTS.labels(key[0], route, str(status)))
+        counter.inc()
+        if seconds is not None:
+            latency = self._latencies.get(route)
+            if latency is None:
+                latency = self._latencies.setdefault(route, HTTP_LATENCY.labels(route=route))
+            latency.observe(seconds)
+
+
 def init_metrics(app: Flask) -> None:
     BUILD_INFO.labels(version=service_version(), python_version=platform.python_version()).set(1)
+    route_metrics = RouteMetrics()
 
     @app.before_request
     def _start_timer() -> None:
@@ -109,9 +134,8 @@ def init_metrics(app: Flask) -> None:
         rule = req.url_rule
         route = rule.rule if rule is not None else "unmatched"
         started = g.get("request_started")
-        if started is not None:
-            HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(method=_method_label(req.method), route=route, status=str(response.status_code)).inc()
+        route_metrics.observe(req.method, route, response.status_code,
+                              None if started is None else time.perf_counter() - started)
         # gunicorn writes the access line after Flask dropped the request: leave it the route, never
         # the path, which holds pseudonyms and other ids (identity.gunicorn_logging). Here rather
         # than in a hook of its own: the rule is at hand, and a hook costs on every request.

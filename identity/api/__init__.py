@@ -82,7 +82,9 @@ def init_api(app: Flask) -> Api:
     def _no_store(response: Response) -> Response:
         # API answers name accounts, people's pseudonyms and tokens: no shared or browser cache
         # keeps them. A route that may be cached (the JWKS) sets its own Cache-Control.
-        if "Cache-Control" not in response.headers:
+        # getlist, not `in`: werkzeug's `in` raises and catches an exception when the header is
+        # absent, which is nearly always here.
+        if not response.headers.getlist("Cache-Control"):
             response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -5,22 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.blueprint import Blueprint
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
-from identity.api.request_scope import current_keyring, principal, request_epochs
+from identity.api.request_scope import current_keyring, principal, request_epochs, request_session
 from identity.api.schemas import (
     AccountListSchema,
     AccountQuerySchema,
     AccountSchema,
     PersonalDataSchema,
 )
-from identity.api.transactions import writes
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import CrossBorderAssessmentRequired, IdentityErased, NotFound
-from identity.extensions import db
 from identity.services import accounts
 from identity.services.epoch_cache import EpochCache
 
@@ -29,6 +28,7 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
 
 
 @blp.route("/<string:pseudonym>", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Read an account")
 @require_scope("accounts:read")
 @blp.response(200, AccountSchema)
@@ -39,8 +39,8 @@ def get_account(pseudonym: str) -> Any:
     cached = cache.get(pseudonym, epoch, now)
     if cached is not None and cached[0] == platform_id:
         return cached[1]
-    account = accounts.get_account(db.session(), platform_id, pseudonym)
-    view = accounts.view(db.session(), current_keyring(), account, now)
+    account = accounts.get_account(request_session(), platform_id, pseudonym)
+    view = accounts.view(request_session(), current_keyring(), account, now)
     body = account_body(view)
     cache.put(pseudonym, (platform_id, body), epoch, view.valid_until(now))
     return body
@@ -54,17 +54,19 @@ def _views() -> EpochCache[str, tuple[str, dict[str, Any]]]:
 
 
 @blp.route("", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Find this platform's accounts by external_ref")
 @require_scope("accounts:read")
 @blp.arguments(AccountQuerySchema, location="query")
 @blp.response(200, AccountListSchema)
 def list_accounts(query: dict[str, Any]) -> Any:
     now, keyring = utc_now(), current_keyring()
-    found = accounts.list_by_external_ref(db.session(), principal().platform_id, query["external_ref"])
-    return {"items": [account_body(accounts.view(db.session(), keyring, a, now)) for a in found]}
+    found = accounts.list_by_external_ref(request_session(), principal().platform_id, query["external_ref"])
+    return {"items": [account_body(accounts.view(request_session(), keyring, a, now)) for a in found]}
 
 
 @blp.route("/<string:pseudonym>", methods=["DELETE"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Close an account",
          description="Closes the account. When the person has no other open account anywhere and no "
                      "sanction keeps it, their identity data is erased by destroying its key.")
@@ -72,15 +74,15 @@ def list_accounts(query: dict[str, Any]) -> Any:
 @blp.response(204)
 @raises(NotFound)
 def close_account(pseudonym: str) -> Any:
-    accounts.close(db.session(), current_keyring(), principal(), pseudonym, utc_now())
+    accounts.close(request_session(), current_keyring(), principal(), pseudonym, utc_now())
     return None
 
 
 @blp.route("/<string:pseudonym>/personal-data", methods=["GET"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="What the service holds about the person (access request)")
-@writes
 @require_scope("accounts:read")
 @blp.response(200, PersonalDataSchema)
 @raises(NotFound, CrossBorderAssessmentRequired, IdentityErased)
 def get_personal_data(pseudonym: str) -> Any:
-    return accounts.personal_data(db.session(), current_keyring(), principal(), pseudonym, utc_now())
+    return accounts.personal_data(request_session(), current_keyring(), principal(), pseudonym, utc_now())

@@ -8,10 +8,9 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
-from identity.api.request_scope import request_epochs, runtime
+from identity.api.request_scope import request_epochs, request_session, runtime
 from identity.crypto.secrets import ParsedApiKey, parse_api_key
 from identity.errors import Forbidden, RateLimited, Unauthorized
-from identity.extensions import db
 from identity.ratelimit import RateLimits
 from identity.services.authentication import Principal
 
@@ -51,7 +50,7 @@ def authenticate() -> Principal:
     parsed, limits, address = presented_key(), rate_limits(), client_address()
     found = None
     if parsed is not None:
-        found = runtime().authenticator.authenticate(db.session(), parsed, request_epochs().get("auth", 0),
+        found = runtime().authenticator.authenticate(request_session(), parsed, request_epochs().get("auth", 0),
                                                      may_hash=lambda: limits.auth_failures_left(address))
     if found is None:
         retry_after = limits.hit_auth_failure(address)

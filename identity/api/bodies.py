@@ -27,11 +27,15 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return built
 
 
+# Built once: json.loads with a hook builds a decoder on every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+
+
 def parse_json_body(data: bytes) -> Any:
     """The body's JSON value; ValidationFailed if it is not JSON, repeats a key in an object, or
     nests deeper than MAX_DEPTH."""
     try:
-        value = json.loads(data, object_pairs_hook=_object)
+        value = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))  # as json.loads does
     except _RepeatedKey:
         raise ValidationFailed({"body": ["A key appears more than once in the same object."]}) from None
     except RecursionError:

@@ -8,6 +8,8 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from identity.api.transactions import READS, transaction
+
 blp = Blueprint("docs", __name__, template_folder="templates")
 
 OWN_ASSETS = Path(__file__).with_name("static")
@@ -32,12 +34,14 @@ def _secured(response: Response) -> Response:
 
 
 @blp.get("/docs")
+@transaction(READS)
 def docs() -> Response:
     api = current_app.extensions["identity_api"]
     return _secured(make_response(render_template("docs.html", title=api.spec.title)))
 
 
 @blp.get("/docs/assets/<name>")
+@transaction(READS)
 def asset(name: str) -> Response:
     if name in VENDOR_FILES:
         folder = Path(str(swagger_ui_path))

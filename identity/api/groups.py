@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.blueprint import Blueprint
 from identity.api.group_schemas import (
     CLOSURE_EXAMPLE,
     GROUP_CREATION_EXAMPLE,
@@ -20,7 +19,8 @@ from identity.api.group_schemas import (
 )
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
-from identity.api.request_scope import current_keyring, principal
+from identity.api.request_scope import current_keyring, principal, request_session
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import Conflict, GroupCreationRefused, GroupManagementRefused, NotFound
 from identity.extensions import db
@@ -42,6 +42,7 @@ def group_body(view: groups.GroupView) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Found a group",
          description="Refused with 403 `group_creation_refused` where the founder's person is suspended from "
                      "group management here, has a credit score under the policy's `min_credit_to_found`, or "
@@ -54,18 +55,19 @@ def group_body(view: groups.GroupView) -> dict[str, Any]:
 def create_group(body: dict[str, Any]) -> Any:
     caller = principal()
     try:
-        view = groups.create(db.session(), current_keyring(), caller, body["founder"], body.get("external_ref"),
+        view = groups.create(request_session(), current_keyring(), caller, body["founder"], body.get("external_ref"),
                              utc_now())
     except GroupCreationRefused as refused:
         # The request's transaction rolls back; the refusal is recorded in one of its own.
         db.session.rollback()
-        groups.record_refusal(db.session(), current_keyring(), caller, refused, utc_now())
+        groups.record_refusal(request_session(), current_keyring(), caller, refused, utc_now())
         db.session.commit()
         raise
     return group_body(view), 201, {"Location": f"/v1/groups/{view.group.id}"}
 
 
 @blp.route("", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Groups founded by an account, newest first",
          description="Only the groups founded by this account, not those of the person's other accounts.")
 @require_scope("groups:read")
@@ -73,19 +75,21 @@ def create_group(body: dict[str, Any]) -> Any:
 @blp.response(200, GroupListSchema)
 @raises(NotFound)
 def list_groups(query: dict[str, Any]) -> Any:
-    return {"items": [group_body(v) for v in groups.founded_by(db.session(), principal(), query["founder"])]}
+    return {"items": [group_body(v) for v in groups.founded_by(request_session(), principal(), query["founder"])]}
 
 
 @blp.route("/<string:group_id>", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Read a group")
 @require_scope("groups:read")
 @blp.response(200, GroupSchema)
 @raises(NotFound)
 def get_group(group_id: str) -> Any:
-    return group_body(groups.get(db.session(), principal(), group_id))
+    return group_body(groups.get(request_session(), principal(), group_id))
 
 
 @blp.route("/<string:group_id>/managers", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Add a manager",
          description="The account's person must hold `group:manage` on this platform (no active "
                      "group-management suspension): 403 `group_management_refused` otherwise. Adding a "
@@ -96,21 +100,23 @@ def get_group(group_id: str) -> Any:
 @blp.response(200, GroupSchema)
 @raises(GroupManagementRefused, NotFound, Conflict)
 def add_manager(body: dict[str, Any], group_id: str) -> Any:
-    return group_body(groups.add_manager(db.session(), current_keyring(), principal(), group_id, body["pseudonym"],
+    return group_body(groups.add_manager(request_session(), current_keyring(), principal(), group_id, body["pseudonym"],
                                          utc_now()))
 
 
 @blp.route("/<string:group_id>/managers/<string:pseudonym>", methods=["DELETE"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Remove a manager")
 @require_scope("groups:write")
 @blp.response(204)
 @raises(NotFound, Conflict)
 def remove_manager(group_id: str, pseudonym: str) -> Any:
-    groups.remove_manager(db.session(), current_keyring(), principal(), group_id, pseudonym, utc_now())
+    groups.remove_manager(request_session(), current_keyring(), principal(), group_id, pseudonym, utc_now())
     return None
 
 
 @blp.route("/<string:group_id>/closure", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Close a group",
          description="In one transaction: the group is closed; its founder's credit score here drops by the "
                      "policy's `credit_penalty` for `credit_penalty_days`; founder and managers get a "
@@ -123,7 +129,7 @@ def remove_manager(group_id: str, pseudonym: str) -> Any:
 @blp.response(200, GroupSchema)
 @raises(NotFound, Conflict)
 def close_group(body: dict[str, Any], group_id: str) -> Any:
-    outcome = groups.close(db.session(), current_keyring(), principal(), group_id,
+    outcome = groups.close(request_session(), current_keyring(), principal(), group_id,
                            groups.Closure(reason_code=body["reason_code"], evidence_ref=body["evidence_ref"]),
                            utc_now())
     return group_body(outcome.view)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, make_response, request
 from sqlalchemy.exc import IntegrityError
 
-from identity.api.request_scope import current_keyring, principal
+from identity.api.request_scope import current_keyring, principal, request_session
 from identity.clock import utc_now
 from identity.errors import DomainError
 from identity.extensions import db
@@ -76,7 +76,7 @@ def _idempotent(view: F, shown_once: ShownOnce | None) -> F:
                                                      _canonical_body())
 
         def committed_response() -> idempotency.StoredResponse | None:
-            return idempotency.lookup(db.session(), platform_id, key, fingerprint, utc_now())
+            return idempotency.lookup(request_session(), platform_id, key, fingerprint, utc_now())
 
         stored = committed_response()
         if stored is not None:
@@ -97,7 +97,7 @@ def _idempotent(view: F, shown_once: ShownOnce | None) -> F:
                     body = response.get_data(as_text=True)
                     if shown_once is not None:
                         body = shown_once.withheld(body)
-                    idempotency.remember(db.session(), platform_id, key, fingerprint, idempotency.StoredResponse(
+                    idempotency.remember(request_session(), platform_id, key, fingerprint, idempotency.StoredResponse(
                         response.status_code, body, response.headers.get("Location")), utc_now(), ttl)
             except IntegrityError:
                 db.session.rollback()  # the other request committed first: its response stands

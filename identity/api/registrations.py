@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from identity.api import registering
 from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.blueprint import Blueprint
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
 from identity.api.request_scope import principal
 from identity.api.schemas import REGISTRATION_EXAMPLE, AccountSchema, RegistrationSchema
+from identity.api.transactions import WRITES, transaction
 from identity.errors import (
     AgeRequirementNotMet,
     Conflict,
@@ -38,10 +38,11 @@ def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
 
 
 @blp.route("", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Register a person")
 @require_scope("registrations:write")
 @idempotent
-@blp.arguments(RegistrationSchema(), example=REGISTRATION_EXAMPLE)  # an instance: built once, not per request
+@blp.arguments(RegistrationSchema, example=REGISTRATION_EXAMPLE)
 @blp.response(201, AccountSchema, headers={"Location": {"schema": {"type": "string"}}})
 @raises(DuplicateIdentity, RegistrationRefused, GuardianConsentRequired, AgeRequirementNotMet, IdentityNotVerified,
         VerificationUnavailable, Conflict)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.blueprint import Blueprint
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
-from identity.api.request_scope import current_keyring, principal
+from identity.api.request_scope import current_keyring, principal, request_session
 from identity.api.sanction_schemas import (
     SANCTION_FILING_EXAMPLE,
     SANCTION_LIFT_EXAMPLE,
@@ -19,9 +18,9 @@ from identity.api.sanction_schemas import (
     SanctionQuerySchema,
     SanctionSchema,
 )
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import Conflict, IdentityErased, NotFound
-from identity.extensions import db
 from identity.services import sanctions
 
 blp = Blueprint("sanctions", __name__, url_prefix="/v1/sanctions",
@@ -39,6 +38,7 @@ def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="File a sanction",
          description="Binds the person behind the pseudonym on this platform, all of their accounts here, at once. "
                      "A closed account may be sanctioned while this platform still holds the person (another "
@@ -52,11 +52,12 @@ def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
 def file_sanction(body: dict[str, Any]) -> Any:
     filing = sanctions.Filing(pseudonym=body["pseudonym"], kind=body["kind"], reason_code=body["reason_code"],
                               evidence_ref=body["evidence_ref"], expires_at=body.get("expires_at"))
-    view = sanctions.file(db.session(), current_keyring(), principal(), filing, utc_now())
+    view = sanctions.file(request_session(), current_keyring(), principal(), filing, utc_now())
     return sanction_body(view), 201, {"Location": f"/v1/sanctions/{view.sanction.id}"}
 
 
 @blp.route("", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="A person's sanctions on this platform, newest first",
          description="Every sanction this platform filed against the person behind the pseudonym, whichever of "
                      "their accounts here it was filed against, lifted and expired ones included.")
@@ -65,20 +66,22 @@ def file_sanction(body: dict[str, Any]) -> Any:
 @blp.response(200, SanctionListSchema)
 @raises(NotFound)
 def list_sanctions(query: dict[str, Any]) -> Any:
-    found = sanctions.history(db.session(), principal(), query["pseudonym"], utc_now())
+    found = sanctions.history(request_session(), principal(), query["pseudonym"], utc_now())
     return {"items": [sanction_body(v) for v in found]}
 
 
 @blp.route("/<string:sanction_id>", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Read a sanction")
 @require_scope("sanctions:read")
 @blp.response(200, SanctionSchema)
 @raises(NotFound)
 def get_sanction(sanction_id: str) -> Any:
-    return sanction_body(sanctions.get(db.session(), principal(), sanction_id, utc_now()))
+    return sanction_body(sanctions.get(request_session(), principal(), sanction_id, utc_now()))
 
 
 @blp.route("/<string:sanction_id>/lift", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Lift a sanction",
          description="Ends an active sanction. Lifting one that is already lifted or expired answers 409 "
                      "`conflict`: its history already says how it ended.")
@@ -88,5 +91,5 @@ def get_sanction(sanction_id: str) -> Any:
 @blp.response(200, SanctionSchema)
 @raises(NotFound, Conflict)
 def lift_sanction(body: dict[str, Any], sanction_id: str) -> Any:
-    return sanction_body(sanctions.lift(db.session(), current_keyring(), principal(), sanction_id, body["reason"],
+    return sanction_body(sanctions.lift(request_session(), current_keyring(), principal(), sanction_id, body["reason"],
                                         utc_now()))

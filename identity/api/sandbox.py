@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.blueprint import Blueprint
 from identity.api.request_scope import principal
 from identity.api.sandbox_schemas import SandboxIdentityListSchema
 from identity.api.schemas import ProblemSchema
+from identity.api.transactions import READS, transaction
 from identity.errors import Forbidden
 from identity.services import sandbox
 
@@ -23,6 +23,7 @@ _LISTING = {"items": [{
 
 
 @blp.route("/identities", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="List the sandbox's test identities",
          description="Any API key of a sandbox platform, whatever its scopes. A key of a platform that "
                      "is not a sandbox is answered 403 `forbidden`: the list is public (README), the "

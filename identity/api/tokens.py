@@ -10,14 +10,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.blueprint import Blueprint
 from identity.api.openapi import raises
 from identity.api.problems import flatten_messages
-from identity.api.request_scope import current_keyring, principal, request_epochs, runtime
-from identity.api.responses import json_response
+from identity.api.request_scope import current_keyring, principal, request_epochs, request_session, runtime
 from identity.api.token_schemas import (
     INTROSPECTION_EXAMPLE,
     REVOCATION_EXAMPLE,
@@ -31,10 +30,9 @@ from identity.api.token_schemas import (
     TokenParameterSchema,
     TokenRequestSchema,
 )
-from identity.api.transactions import reads_only
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.errors import AccountRestricted, DomainError, NotFound, ValidationFailed
-from identity.extensions import db
 from identity.metrics import TOKENS
 from identity.services import tokens
 from identity.services.sanctions import TOKEN_PERMISSIONS
@@ -61,8 +59,6 @@ def _form_or_json(schema: type[TokenParameterSchema], example: dict[str, str], *
 
 NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for shared caches
 
-_ISSUED = IssuedTokenSchema()
-_INTROSPECTION = IntrospectionSchema()
 
 
 @dataclass
@@ -81,7 +77,7 @@ def token_runtime() -> TokenRuntime:
 
 
 def signing_keys() -> SigningKeys:
-    return token_runtime().signing.get(db.session(), current_keyring(), request_epochs().get("keys", 0))
+    return token_runtime().signing.get(request_session(), current_keyring(), request_epochs().get("keys", 0))
 
 
 def _token_parameter(schema: TokenParameterSchema) -> str:
@@ -106,38 +102,30 @@ def _token_parameter(schema: TokenParameterSchema) -> str:
 
 
 @blp.route("", methods=["POST"])
-@reads_only
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Issue a token for one of this platform's accounts",
          description="No database write and no audit event: issuing changes no stored state. "
-                     "`Idempotency-Key` is ignored: a retry gets a new token, and no token is stored.",
-         requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema,
-                                                                          "example": TOKEN_REQUEST_EXAMPLE}}})
+                     "`Idempotency-Key` is ignored: a retry gets a new token, and no token is stored.")
 @require_scope("tokens:issue")
+@blp.arguments(TokenRequestSchema, example=TOKEN_REQUEST_EXAMPLE)
 @blp.response(201, IssuedTokenSchema)
 @raises(AccountRestricted, NotFound)
-def issue_token() -> Any:
-    # Loaded here rather than by @blp.arguments: webargs' per-request machinery costs more
-    # than the schema itself on this hot path. The API's guard has already refused non-JSON.
-    try:
-        body = _TOKEN_REQUEST.load(request.get_json(silent=True) or {})
-    except ValidationError as error:
-        raise ValidationFailed(flatten_messages(error.messages)) from None
+def issue_token(body: dict[str, Any]) -> Any:
     rt = token_runtime()
     try:
-        issued = tokens.issue(db.session(), current_keyring(), rt.caches, signing_keys(),
+        issued = tokens.issue(request_session(), current_keyring(), rt.caches, signing_keys(),
                               issuer=runtime().settings.issuer, principal=principal(), pseudonym=body["pseudonym"],
                               ttl_seconds=body["ttl_seconds"], current=request_epochs(), now=utc_now())
     except DomainError as error:
         TOKENS.labels(operation="issue", outcome=error.code).inc()
         raise
     TOKENS.labels(operation="issue", outcome="issued").inc()
-    body = {"token": issued.token, "token_type": "Bearer",  # the RFC 6749 token type, not a secret # nosec B105
-            "expires_at": issued.expires_at, "jti": issued.jti}
-    return json_response(_ISSUED, body, 201, NO_STORE)
+    return ({"token": issued.token, "token_type": "Bearer",  # the RFC 6749 token type, not a secret # nosec B105
+             "expires_at": issued.expires_at, "jti": issued.jti}, 201, NO_STORE)
 
 
 @blp.route("/introspect", methods=["POST"])
-@reads_only
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Is this token active, and what may its holder do now? (RFC 7662)",
          description="`{\"active\": false}` alone, whatever the reason: missing or empty, expired, not yet "
                      "valid, revoked, malformed, an unknown or revoked key, a bad signature, another issuer, another "
@@ -148,14 +136,15 @@ def issue_token() -> Any:
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
     token = _token_parameter(_INTROSPECTION_REQUEST)
-    result = tokens.introspect(db.session(), current_keyring(), token_runtime().caches, signing_keys(),
+    result = tokens.introspect(request_session(), current_keyring(), token_runtime().caches, signing_keys(),
                                issuer=runtime().settings.issuer, principal=principal(), token=token,
                                current=request_epochs(), now=utc_now())
     TOKENS.labels(operation="introspect", outcome="active" if result else "inactive").inc()
-    return json_response(_INTROSPECTION, result or {"active": False}, 200, NO_STORE)
+    return result or {"active": False}, 200, NO_STORE
 
 
 @blp.route("/revoke", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Revoke one of this platform's tokens (RFC 7009)",
          description="200 whether or not the token was active or this platform's; effective at once in "
                      "every server process. Audited. `Idempotency-Key` is ignored.",
@@ -164,13 +153,14 @@ def introspect_token() -> Any:
 @blp.response(200, RevocationSchema)
 def revoke_token() -> Any:
     token = _token_parameter(_TOKEN_PARAMETER)
-    revoked = tokens.revoke(db.session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
+    revoked = tokens.revoke(request_session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
                             principal=principal(), token=token, now=utc_now())
     TOKENS.labels(operation="revoke", outcome="revoked" if revoked else "no_effect").inc()
     return {}, 200, NO_STORE
 
 
 @jwks_blp.route("/jwks.json", methods=["GET"])
+@transaction(READS)
 @jwks_blp.doc(security=[], summary="The public keys that verify every unexpired token",
               description="Ed25519 keys (kty OKP, alg EdDSA). `kid` is the key's RFC 7638 thumbprint. A "
                           "rotated-out key stays until its last token has expired. Cacheable: honour "
@@ -216,6 +206,7 @@ def _metadata_document(issuer: str) -> tuple[bytes, str]:
 
 
 @jwks_blp.route("/oauth-authorization-server", methods=["GET"])
+@transaction(READS)
 @jwks_blp.doc(security=[], summary="Authorization server metadata (RFC 8414)",
               description="Where the JWKS, introspection and revocation are, as absolute URLs under the "
                           "issuer, so a posting service is configured with the issuer URL alone. Cacheable.")

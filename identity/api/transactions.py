@@ -1,7 +1,20 @@
-"""One transaction per request: committed when the response is a success, rolled back otherwise."""
+"""One transaction per request, in the mode its route declares: committed when the response is
+a success, rolled back otherwise.
+
+Every route says how it uses the database with `@transaction(READS)` or `@transaction(WRITES)`,
+anywhere in its decorator stack (the mode is kept on the innermost function, which every
+decorator of the service and of flask-smorest wraps with `functools.wraps`). `init_transactions`
+refuses to start when a route declares no mode or two, so the mode is never implied by the HTTP
+method or by a decorator's position.
+
+The mode matters on SQLite: WRITES begins `BEGIN IMMEDIATE` (the write lock, after the writer's
+turn, see identity/engine_behaviour.py), READS begins deferred, so readers never queue behind writers. A READS
+route that writes anyway fails on SQLite's lock rather than silently queueing.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,39 +24,71 @@ from identity.engine_behaviour import set_read_only
 from identity.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_MODE = "_identity_transaction"
 
 
-def writes(view: F) -> F:
-    """Mark a GET view that writes (an audit event) so SQLite begins it as a write transaction."""
-    view._identity_writes = True  # type: ignore[attr-defined]
+class Transaction(enum.Enum):
+    READS = "reads"
+    WRITES = "writes"
+
+
+READS = Transaction.READS
+WRITES = Transaction.WRITES
+# Endpoints that are not the service's routes: Flask's static files, flask-smorest's own document.
+FOREIGN_ENDPOINTS = ("static", "api-docs.")
+
+
+def innermost(view: Callable[..., Any]) -> Callable[..., Any]:
+    while hasattr(view, "__wrapped__"):
+        view = view.__wrapped__
     return view
 
 
-def reads_only(view: F) -> F:
-    """Mark a POST view that only reads (token issue, introspection): on SQLite a POST otherwise
-    begins `BEGIN IMMEDIATE` (the write lock), and these hot reads must not queue behind each
-    other for it. They ignore `Idempotency-Key` (a token answer is never stored), so nothing
-    ever makes them write."""
-    view._identity_reads_only = True  # type: ignore[attr-defined]
-    return view
+def transaction(mode: Transaction) -> Callable[[F], F]:
+    """Declare the route's transaction mode (see the module doc)."""
+    def declare(view: F) -> F:
+        target = innermost(view)
+        declared = getattr(target, _MODE, mode)
+        if declared is not mode:
+            raise TypeError(f"{target.__qualname__} declares two transaction modes: {declared.value}, {mode.value}")
+        setattr(target, _MODE, mode)
+        return view
+
+    return declare
 
 
-def _reads_only(view: object) -> bool:
-    if request.method in SAFE_METHODS:
-        return not getattr(view, "_identity_writes", False)
-    return bool(getattr(view, "_identity_reads_only", False))
+def declared_modes(app: Flask) -> dict[str, Transaction]:
+    """Each endpoint's mode; TypeError naming the routes that declare none."""
+    modes: dict[str, Transaction] = {}
+    undeclared = []
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith(FOREIGN_ENDPOINTS):
+            continue
+        mode = getattr(innermost(view), _MODE, None)
+        if mode is None:
+            undeclared.append(endpoint)
+        else:
+            modes[endpoint] = mode
+    if undeclared:
+        raise TypeError(f"routes without @transaction(READS | WRITES): {', '.join(sorted(undeclared))}")
+    return modes
 
 
 def init_transactions(app: Flask) -> None:
+    """After every blueprint is registered: the modes are read once, here."""
+    read_only = {endpoint: mode is READS for endpoint, mode in declared_modes(app).items()}
+
     @app.before_request
     def _choose_transaction_mode() -> None:
-        g.read_only_token = set_read_only(_reads_only(app.view_functions.get(request.endpoint or "")))
+        # An unmatched request (404, 405) reaches no view: it reads, if anything.
+        g.read_only_token = set_read_only(read_only.get(request.endpoint, True))  # type: ignore[arg-type]
 
     @app.after_request
     def _commit_or_roll_back(response: Response) -> Response:
+        if not db.session.registry.has():
+            return response  # no session was opened: nothing to end (/healthz, a cache hit)
         if not db.session().in_transaction():
-            return response  # nothing was read or written through the session (a cache hit)
+            return response
         if response.status_code < 400:
             db.session.commit()
         else:

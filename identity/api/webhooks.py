@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from identity.api.auth import BEARER_SECURITY, require_scope
+from identity.api.blueprint import Blueprint
 from identity.api.idempotent import ShownOnce, idempotent
 from identity.api.openapi import raises
-from identity.api.request_scope import current_keyring, principal, runtime
+from identity.api.request_scope import current_keyring, principal, request_session, runtime
+from identity.api.transactions import READS, WRITES, transaction
 from identity.api.webhook_schemas import (
     ENDPOINT_CREATION_EXAMPLE,
     CreatedEndpointSchema,
@@ -18,7 +18,6 @@ from identity.api.webhook_schemas import (
 )
 from identity.clock import utc_now
 from identity.errors import NotFound
-from identity.extensions import db
 from identity.models import WebhookEndpoint
 from identity.services.webhooks import endpoints
 
@@ -34,10 +33,11 @@ def endpoint_body(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 
 def _reveal(answer: dict[str, Any]) -> str | None:
-    return endpoints.reveal_secret(db.session(), current_keyring(), principal(), str(answer.get("id")))
+    return endpoints.reveal_secret(request_session(), current_keyring(), principal(), str(answer.get("id")))
 
 
 @blp.route("", methods=["POST"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Add a webhook endpoint",
          description="The answer carries the endpoint's signing secret, shown this once. The URL must be `https` "
                      "and its host must resolve to public addresses only; anything else is 422 "
@@ -48,23 +48,25 @@ def _reveal(answer: dict[str, Any]) -> str | None:
 @blp.response(201, CreatedEndpointSchema, headers={"Location": {"schema": {"type": "string"}}})
 @raises()
 def create_webhook_endpoint(body: dict[str, Any]) -> Any:
-    created = endpoints.create(db.session(), current_keyring(), principal(), body["url"], body["events"],
+    created = endpoints.create(request_session(), current_keyring(), principal(), body["url"], body["events"],
                                allow_private=runtime().settings.webhook_allow_private, now=utc_now())
     return ({**endpoint_body(created.endpoint), "secret": created.secret}, 201,
             {"Location": f"/v1/webhook-endpoints/{created.endpoint.id}"})
 
 
 @blp.route("", methods=["GET"])
+@transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="The platform's webhook endpoints, oldest first",
          description="Enabled and disabled ones; never their secrets.")
 @require_scope("webhooks:write")
 @blp.response(200, EndpointListSchema)
 @raises()
 def list_webhook_endpoints() -> Any:
-    return {"items": [endpoint_body(e) for e in endpoints.listed(db.session(), principal())]}
+    return {"items": [endpoint_body(e) for e in endpoints.listed(request_session(), principal())]}
 
 
 @blp.route("/<string:endpoint_id>", methods=["DELETE"])
+@transaction(WRITES)
 @blp.doc(security=BEARER_SECURITY, summary="Delete a webhook endpoint",
          description="Nothing more is posted to it: its pending deliveries are abandoned and its secret destroyed. "
                      "Another platform's endpoint, or one already deleted, is 404.")
@@ -72,5 +74,5 @@ def list_webhook_endpoints() -> Any:
 @blp.response(204)
 @raises(NotFound)
 def delete_webhook_endpoint(endpoint_id: str) -> Any:
-    endpoints.delete(db.session(), current_keyring(), principal(), endpoint_id, utc_now())
+    endpoints.delete(request_session(), current_keyring(), principal(), endpoint_id, utc_now())
     return None

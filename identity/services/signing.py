@@ -14,6 +14,7 @@ afterwards, by the clock.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import threading
@@ -40,6 +41,11 @@ PUBLICATION_WINDOW = timedelta(seconds=MAX_TOKEN_TTL_SECONDS + LEEWAY_SECONDS)
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@functools.cache
+def _jws_header(kid: str) -> str:
+    return b64url(json.dumps({"alg": "EdDSA", "kid": kid, "typ": "JWT"}, separators=(",", ":")).encode())
 
 
 def public_jwk(public: Ed25519PublicKey) -> dict[str, str]:
@@ -71,6 +77,16 @@ class SigningKey:
 
     def published_at(self, now: datetime) -> bool:
         return self.published_until is None or now < self.published_until
+
+    def sign(self, claims: dict[str, object]) -> str:
+        """The claims as a compact JWS (RFC 7515 section 7.1) signed with EdDSA under this kid.
+
+        What `jwt.encode(claims, key, "EdDSA", headers={"kid": kid})` writes, header bytes
+        included, without its per-call checks and lookups: the header is the same for every token
+        of this key, and the claims are built by the service."""
+        payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{_jws_header(self.kid)}.{payload}"
+        return f"{signing_input}.{b64url(self.private.sign(signing_input.encode('ascii')))}"
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,7 @@ def issue(session: Session, keyring: Keyring, caches: TokenCaches, signing: Sign
     }
     if principal.sandbox:  # only a sandbox's tokens carry the claim: a posting service can refuse them
         claims["sandbox"] = True
-    key = signing.primary
-    token = jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
+    token = signing.primary.sign(claims)
     return IssuedToken(token=token, jti=jti, expires_at=datetime.fromtimestamp(issued_at + ttl_seconds, UTC))
 
 

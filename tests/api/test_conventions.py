@@ -160,7 +160,9 @@ def test_openapi_document_is_generated_from_the_schemas(client):
 
 
 def test_health_and_readiness(client):
-    assert client.get("/healthz").status_code == 200
+    alive = client.get("/healthz")
+    assert alive.status_code == 200 and alive.mimetype == "application/json"
+    assert alive.get_json() == {"status": "ok"} and alive.headers["Cache-Control"] == "no-store"
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"] == {"database": "ok", "schema": "ok",
                                                                        "keys": "ok"}

@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 from identity import create_app
-from identity.ratelimit import SweepingMemoryStorage
+from identity.ratelimit import ProcessWindows, parse_limits
 from identity.settings import Settings, SettingsError
 from tests.conftest import Platforms, make_settings
 from tests.support.serving import running_app
@@ -317,49 +319,36 @@ def test_counting_goes_back_to_redis_when_it_returns(limited, caplog, monkeypatc
 # --- the in-process storage -------------------------------------------------------------------
 
 
-def test_in_process_storage_expires_counters_without_starting_threads():
-    storage = SweepingMemoryStorage("process-memory://")
+def test_in_process_counters_expire_without_starting_threads():
+    windows, item = ProcessWindows(), parse_limits("3 per second")[0]
     before = threading.active_count()
-    for _ in range(200):
-        storage.incr("key:a", expiry=0.05)
+    assert [windows.hit(item, "key:a") for _ in range(4)] == [True, True, True, False]
     assert threading.active_count() <= before
-    assert storage.get("key:a") == 200
-    time.sleep(0.06)
-    assert storage.get("key:a") == 0
+    assert not windows.test(item, "key:a") and windows.test(item, "key:b")
+    time.sleep(1.01)
+    assert windows.test(item, "key:a") and windows.hit(item, "key:a")
 
 
-def test_in_process_storage_sweeps_expired_keys_so_memory_stays_bounded(monkeypatch):
-    storage = SweepingMemoryStorage("process-memory://")
+def test_in_process_counters_count_like_limits_fixed_window(monkeypatch):
+    # The same answers, hit by hit, as `limits`' own fixed window over its memory storage,
+    # across a window's end, with the same reset time for Retry-After.
+    clock = FakeTime()
+    monkeypatch.setattr("limits.storage.memory.time", types.SimpleNamespace(time=clock.time))
+    monkeypatch.setattr("identity.ratelimit.time", clock)
+    theirs, ours = FixedWindowRateLimiter(MemoryStorage()), ProcessWindows()
+    item = parse_limits("5 per minute")[0]
+    for step in (0, 1, 1, 10, 5, 30, 13, 0.5, 0.25, 60, 1, 1):
+        clock.now += step
+        assert ours.hit(item, "key:a") == theirs.hit(item, "key:a")
+        assert ours.test(item, "key:a") == theirs.test(item, "key:a")
+        assert ours.get_window_stats(item, "key:a") == theirs.get_window_stats(item, "key:a")
+
+
+def test_in_process_counters_sweep_expired_windows_so_memory_stays_bounded(monkeypatch):
+    windows, short, long = ProcessWindows(), parse_limits("1 per second")[0], parse_limits("1 per hour")[0]
     for n in range(50):
-        storage.incr(f"key:{n}", expiry=0.01)
-    time.sleep(0.02)
-    monkeypatch.setattr(storage, "_next_sweep", 0.0)
-    storage.incr("key:other", expiry=60)
-    assert set(storage.storage) == {"key:other"}
-
-
-def test_in_process_storage_override_is_the_hook_limits_calls(monkeypatch):
-    # SweepingMemoryStorage replaces a name-mangled private method of `limits`' MemoryStorage
-    # (`limits` is pinned for that reason). If an upgrade renames the hook, the override stops
-    # running silently: the parent then starts a Timer thread again and sweeps on it. This
-    # catches that: after construction no Timer may be started, and expired counters must
-    # still be swept, inline, on the next count.
-    import limits.storage.memory as memory
-
-    storage = SweepingMemoryStorage("process-memory://")
-    storage.timer.join()
-    started: list[object] = []
-
-    class NoTimer(threading.Timer):
-        def start(self) -> None:
-            started.append(self)
-
-    monkeypatch.setattr(memory.threading, "Timer", NoTimer)
-    for n in range(20):
-        storage.incr(f"key:{n}", expiry=0.01)
-    time.sleep(0.02)
-    monkeypatch.setattr(storage, "_next_sweep", 0.0)
-    storage.incr("key:other", expiry=60)
-    assert started == []
-    assert set(storage.storage) == {"key:other"}
-    assert set(storage.expirations) == {"key:other"}
+        windows.hit(short, f"key:{n}")
+    time.sleep(1.01)
+    monkeypatch.setattr(windows, "_next_sweep", 0.0)
+    windows.hit(long, "key:other")
+    assert list(windows._windows) == [(long, "key:other")]
