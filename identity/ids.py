@@ -48,3 +48,7 @@ def new_hold_id() -> str:
 
 def new_group_id() -> str:
     return random_id("grp_")
+
+
+def new_verification_session_id() -> str:
+    return random_id("vs_")

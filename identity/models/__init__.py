@@ -12,10 +12,11 @@ from identity.models.person import Account, Person
 from identity.models.platform import ApiKey, Platform
 from identity.models.sanction import Sanction
 from identity.models.token import RevokedToken
+from identity.models.verification import VerificationSession
 
 __all__ = [
     "Account", "ApiKey", "AuditChainBase", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "CreditPenalty",
     "DisclosureRequest", "EPOCH_TOPICS", "Group", "GroupManager", "IdempotencyRecord", "KEY_KINDS", "KeyVersion",
     "LegalHold", "MaintenanceLock", "Person", "Platform", "RegistrationMismatch", "RevokedToken", "RotationJob",
-    "Sanction", "SecurityAssessment",
+    "Sanction", "SecurityAssessment", "VerificationSession",
 ]

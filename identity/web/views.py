@@ -1,0 +1,248 @@
+"""GET and POST of the page `/verify/{session_id}/{secret}`.
+
+GET shows the form; POST registers the person through the same call as the API and then sends
+them back to the platform (303), shows what to correct next to each field (422), or says how
+the session ended. The form posts back to its own URL, so the secret never travels in a body or
+a query string, and the ID number never in a URL. Every answer is `no-store`, under a strict CSP.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pycountry
+from babel import Locale
+from flask import Blueprint, Response, g, make_response, redirect, render_template, request
+from flask_babel import LazyString
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from identity.clock import utc_now
+from identity.documents import DOCUMENT_TYPES
+from identity.documents.model import CN_FOREIGN_PERMANENT_RESIDENT_ID, CN_RESIDENT_ID, PASSPORT
+from identity.errors import (
+    AgeRequirementNotMet,
+    DomainError,
+    DuplicateIdentity,
+    GuardianConsentRequired,
+    IdentityNotVerified,
+    RateLimited,
+    RegistrationRefused,
+    ValidationFailed,
+    VerificationUnavailable,
+)
+from identity.extensions import db
+from identity.models import Platform, VerificationSession
+from identity.services import verification_sessions as sessions
+from identity.services.authentication import Principal
+from identity.services.platforms import policy_of
+from identity.services.registration import RegistrationRequest
+from identity.web import wording as w
+from identity.web.forms import VerificationForm
+from identity.web.registration_call import register
+
+PAGE_PREFIX = sessions.PAGE_PREFIX
+blp = Blueprint("verification-page", __name__, template_folder="templates", static_folder="static",
+                static_url_path="/verify-assets")
+PAGE_RULE = f"{PAGE_PREFIX}/<string:session_id>/<string:secret>"
+# Types whose number carries a birth date: an age refusal means the person is too young, not unknown.
+_DATED_TYPES = (CN_RESIDENT_ID, CN_FOREIGN_PERMANENT_RESIDENT_ID)
+
+
+@blp.before_request
+def _default_locale() -> None:
+    g.page_locale = sessions.DEFAULT_LOCALE
+
+
+@blp.after_request
+def _page_headers(response: Response) -> Response:
+    # form-action: Chromium applies it to the 303 that follows the form too, so the return URL's
+    # origin is allowed beside the page's own (and only on a page whose session names one).
+    form_action = " ".join(("'self'", *([g.return_origin] if g.get("return_origin") else [])))
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        f"form-action {form_action}; frame-ancestors 'none'")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blp.errorhandler(DomainError)
+def _busy(error: DomainError) -> Response:
+    """What reaches here was raised before the view (the per-address rate limit): a plain page."""
+    response = make_response(render_template("message.html", message=w.RETRY), error.status)
+    if isinstance(error, RateLimited | VerificationUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@blp.route(PAGE_RULE, methods=["GET"])
+def show(session_id: str, secret: str) -> Any:
+    opened = _open(session_id, secret, utc_now(), for_update=False)
+    if isinstance(opened, Response):
+        return opened
+    row, platform = opened
+    return _form_page(row, platform, VerificationForm(formdata=None), {}, 200)
+
+
+@blp.route(PAGE_RULE, methods=["POST"])
+def submit(session_id: str, secret: str) -> Any:
+    now = utc_now()
+    opened = _open(session_id, secret, now, for_update=True)
+    if isinstance(opened, Response):
+        return opened
+    row, platform = opened
+    form = VerificationForm()
+    try:
+        validate_csrf(form.csrf_token.data)
+    except ValidationError:
+        return _form_page(row, platform, form, {}, 400, notice=w.FORM_TIMED_OUT)  # not the person's mistake
+    errors: dict[str, list[LazyString]] = {}
+    if not form.consent.data:
+        errors[w.CONSENT] = [w.CONSENT_MISSING]
+    code = "validation_failed"
+    if not errors:
+        try:
+            view = register(_principal_for(platform, row), _registration_request(form, platform, row, now), now)
+        except ValidationFailed as refused:
+            errors = _field_errors(refused.errors, form)
+        except GuardianConsentRequired as refused:
+            errors, code = {w.GUARDIAN: [w.GUARDIAN_MISSING]}, refused.code
+        except AgeRequirementNotMet as refused:
+            code = refused.code
+            min_age = policy_of(platform).min_age
+            errors = ({w.NUMBER: [LazyString(lambda: str(w.TOO_YOUNG) % {"age": min_age})]}
+                      if form.text("id_type") in _DATED_TYPES else {w.TYPE: [w.NO_BIRTH_DATE]})
+        except IdentityNotVerified as refused:
+            errors, code = {w.NAME: [w.NOT_VERIFIED]}, refused.code
+        except DuplicateIdentity as refused:
+            return _ended(row.id, now, refused.code, w.DUPLICATE, refused.extra.get("existing_pseudonyms", []))
+        except RegistrationRefused as refused:
+            return _ended(row.id, now, refused.code, w.REFUSED, [])
+        except (RateLimited, VerificationUnavailable) as busy:
+            db.session.rollback()  # not the person's doing: not counted
+            response = _form_page(row, platform, form, {}, busy.status, notice=w.RETRY)
+            response.headers["Retry-After"] = str(busy.retry_after)
+            return response
+        else:
+            row = sessions.lock(db.session(), row.id)
+            sessions.complete(db.session(), row, view.account.pseudonym, now)
+            db.session.commit()
+            return redirect(_back_to_platform(row), 303)
+    return _refused_submission(row.id, platform, form, errors, code, now)
+
+
+def _open(session_id: str, secret: str, now: datetime, *,
+          for_update: bool) -> Response | tuple[VerificationSession, Platform]:
+    try:
+        row = sessions.open_page(db.session(), session_id, secret, now, for_update=for_update)
+    except sessions.PageUnavailable as unavailable:
+        g.page_locale = unavailable.locale
+        if not unavailable.gone:
+            return make_response(render_template("message.html", message=w.NOT_FOUND), 404)
+        key = "too_many_attempts" if unavailable.code == sessions.TOO_MANY_ATTEMPTS else unavailable.status
+        return make_response(render_template("message.html", message=w.ENDED.get(key or "", w.ENDED["failed"])), 410)
+    g.page_locale = row.locale
+    platform = db.session.get(Platform, row.platform_id)
+    if platform is None or platform.status != "active":
+        return make_response(render_template("message.html", message=w.ENDED["failed"]), 410)
+    g.return_origin = _origin(row.return_url)
+    return row, platform
+
+
+def _principal_for(platform: Platform, row: VerificationSession) -> Principal:
+    """The platform, as its API key would present it: the page registers on its behalf."""
+    return Principal(key_id=f"page:{row.id}", platform_id=platform.id, scopes=frozenset({"registrations:write"}),
+                     policy=policy_of(platform), sandbox=platform.sandbox)
+
+
+def _registration_request(form: VerificationForm, platform: Platform, row: VerificationSession,
+                          now: datetime) -> RegistrationRequest:
+    policy = policy_of(platform)
+    id_type = form.text("id_type")
+    phone = form.text("phone") if policy.phone != "forbidden" else ""
+    assert policy.notice_version is not None  # a session is only created under a policy that names one
+    return RegistrationRequest(
+        real_name=form.real_name.data or "", id_type=id_type, id_number=form.text("id_number"),
+        # Asked only for passports; a country left selected under another type is not sent.
+        issuing_country=(form.text("issuing_country") or None) if id_type == PASSPORT else None,
+        phone=phone or None, external_ref=row.external_ref, notice_version=policy.notice_version,
+        accepted_at=now, guardian_consent=bool(form.guardian_consent.data))
+
+
+def _field_errors(api_errors: Mapping[str, Sequence[str]], form: VerificationForm) -> dict[str, list[LazyString]]:
+    """The registration's refusals, each next to the page's field, in the person's words."""
+    errors: dict[str, list[LazyString]] = {}
+    for path, messages in api_errors.items():
+        field = w.API_FIELDS.get(path, w.NAME)
+        for message in messages:
+            if message == w.m.REQUIRED and field in w.EMPTY:
+                page_message = w.EMPTY[field]
+            else:
+                page_message = w.FIELD_MESSAGES.get(message, w.FIELD_MESSAGES[w.m.REQUIRED])
+            if page_message not in errors.setdefault(field, []):
+                errors[field].append(page_message)
+    return errors
+
+
+def _refused_submission(session_id: str, platform: Platform, form: VerificationForm,
+                        errors: dict[str, list[LazyString]], code: str, now: datetime) -> Response:
+    """Counted in a transaction of its own (whatever the registration wrote is rolled back); the
+    fifth ends the session and the link."""
+    db.session.rollback()
+    row = sessions.lock(db.session(), session_id)
+    ended = sessions.record_refused_submission(row, code, now)
+    db.session.commit()
+    if ended:
+        return make_response(render_template("message.html", message=w.ENDED["too_many_attempts"]), 410)
+    return _form_page(row, platform, form, errors, 422)
+
+
+def _ended(session_id: str, now: datetime, code: str, message: LazyString, pseudonyms: Sequence[str]) -> Response:
+    """Registration ended without a new account: the session fails with `code` (and the person's
+    existing account here, if any); the person reads why and may go back to the platform."""
+    db.session.rollback()
+    row = sessions.lock(db.session(), session_id)
+    sessions.fail(db.session(), row, code, pseudonyms[0] if pseudonyms else None, now)
+    db.session.commit()
+    return make_response(render_template("message.html", message=message, back=_back_to_platform(row)), 200)
+
+
+def _back_to_platform(row: VerificationSession) -> str:
+    """`return_url?session=vs_…&state=…`: no pseudonym, nothing about the person."""
+    query = urlencode({"session": row.id, **({"state": row.state} if row.state is not None else {})})
+    return f"{row.return_url}{'&' if urlsplit(row.return_url).query else '?'}{query}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _form_page(row: VerificationSession, platform: Platform, form: VerificationForm,
+               errors: dict[str, list[LazyString]], status: int, *, notice: LazyString | None = None) -> Response:
+    ordered = {field: errors[field] for field in w.FIELD_ORDER if field in errors}
+    policy = policy_of(platform)
+    html = render_template(
+        "form.html", form=form, errors=ordered, first_error=next(iter(ordered), None), notice=notice,
+        platform_name=platform.name, policy=policy, document_types=DOCUMENT_TYPES,
+        document_names=w.DOCUMENT_NAMES, countries=_countries(row.locale), action=request.path)
+    return make_response(html, status)
+
+
+@functools.lru_cache(maxsize=4)
+def _countries(locale: str) -> list[tuple[str, str]]:
+    """(alpha-3 code, name in the page's language), by name: what a passport's issuing country is."""
+    territories = Locale.parse("zh_Hans_CN" if locale == "zh-CN" else "en").territories
+    names = [(c.alpha_3, territories.get(c.alpha_2, c.name)) for c in pycountry.countries]
+    return sorted(names, key=lambda pair: pair[1])
+
+
+@blp.context_processor
+def _page_language() -> dict[str, str]:
+    return {"page_lang": g.get("page_locale", sessions.DEFAULT_LOCALE)}
