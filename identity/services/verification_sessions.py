@@ -38,7 +38,7 @@ DEFAULT_LOCALE = "zh-CN"
 # Refused submissions after which the link stops working (the contract's limit).
 MAX_REFUSED_SUBMISSIONS = 5
 # `last_error.code` of a session failed by that limit (docs/errors.md).
-TOO_MANY_ATTEMPTS = "too_many_attempts"
+TOO_MANY_ATTEMPTS_CODE = "too_many_attempts"
 _SECRET_BYTES = 32
 # The page: /verify/{session_id}/{secret}. The secret is the last path segment, so the form posts
 # back to the very URL it was served at (no hidden field, no query string), and logs show only the
@@ -166,7 +166,7 @@ def record_refused_submission(row: VerificationSession, code: str, now: datetime
     consent). The fifth ends the session `failed` with `too_many_attempts`; True when it did."""
     row.refused_submissions += 1
     if row.refused_submissions >= MAX_REFUSED_SUBMISSIONS:
-        _end(row, SESSION_FAILED, TOO_MANY_ATTEMPTS, None, now)
+        _end(row, SESSION_FAILED, TOO_MANY_ATTEMPTS_CODE, None, now)
         return True
     row.last_error_code, row.updated_at = code, now
     return False

@@ -145,7 +145,7 @@ def _open(session_id: str, secret: str, now: datetime, *,
         g.page_locale = unavailable.locale
         if not unavailable.gone:
             return make_response(render_template("message.html", message=w.NOT_FOUND), 404)
-        key = "too_many_attempts" if unavailable.code == sessions.TOO_MANY_ATTEMPTS else unavailable.status
+        key = "too_many_attempts" if unavailable.code == sessions.TOO_MANY_ATTEMPTS_CODE else unavailable.status
         return make_response(render_template("message.html", message=w.ENDED.get(key or "", w.ENDED["failed"])), 410)
     g.page_locale = row.locale
     platform = db.session.get(Platform, row.platform_id)
@@ -181,7 +181,7 @@ def _field_errors(api_errors: Mapping[str, Sequence[str]], form: VerificationFor
     for path, messages in api_errors.items():
         field = w.API_FIELDS.get(path, w.NAME)
         for message in messages:
-            if message == w.m.REQUIRED and field in w.EMPTY:
+            if field in w.EMPTY and (message == w.m.REQUIRED or not form.text(field)):  # left empty
                 page_message = w.EMPTY[field]
             else:
                 page_message = w.FIELD_MESSAGES.get(message, w.FIELD_MESSAGES[w.m.REQUIRED])
