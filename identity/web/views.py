@@ -75,7 +75,8 @@ def _page_headers(response: Response) -> Response:
 @blp.errorhandler(DomainError)
 def _busy(error: DomainError) -> Response:
     """What reaches here was raised before the view (the per-address rate limit): a plain page."""
-    response = make_response(render_template("message.html", message=w.RETRY), error.status)
+    response = make_response(render_template("message.html", heading=w.BUSY_HEADING, message=w.RETRY),
+                             error.status)
     if isinstance(error, RateLimited | VerificationUnavailable):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -144,13 +145,14 @@ def _open(session_id: str, secret: str, now: datetime, *,
     except sessions.PageUnavailable as unavailable:
         g.page_locale = unavailable.locale
         if not unavailable.gone:
-            return make_response(render_template("message.html", message=w.NOT_FOUND), 404)
+            return _message(w.ENDED_HEADING, w.NOT_FOUND, 404)
         key = "too_many_attempts" if unavailable.code == sessions.TOO_MANY_ATTEMPTS_CODE else unavailable.status
-        return make_response(render_template("message.html", message=w.ENDED.get(key or "", w.ENDED["failed"])), 410)
+        return _message(w.DONE_HEADING if key == "completed" else w.ENDED_HEADING,
+                        w.ENDED.get(key or "", w.ENDED["failed"]), 410)
     g.page_locale = row.locale
     platform = db.session.get(Platform, row.platform_id)
     if platform is None or platform.status != "active":
-        return make_response(render_template("message.html", message=w.ENDED["failed"]), 410)
+        return _message(w.ENDED_HEADING, w.ENDED["failed"], 410)
     g.return_origin = _origin(row.return_url)
     return row, platform
 
@@ -199,7 +201,7 @@ def _refused_submission(session_id: str, platform: Platform, form: VerificationF
     ended = sessions.record_refused_submission(row, code, now)
     db.session.commit()
     if ended:
-        return make_response(render_template("message.html", message=w.ENDED["too_many_attempts"]), 410)
+        return _message(w.ENDED_HEADING, w.ENDED["too_many_attempts"], 410)
     return _form_page(row, platform, form, errors, 422)
 
 
@@ -210,7 +212,11 @@ def _ended(session_id: str, now: datetime, code: str, message: LazyString, pseud
     row = sessions.lock(db.session(), session_id)
     sessions.fail(db.session(), row, code, pseudonyms[0] if pseudonyms else None, now)
     db.session.commit()
-    return make_response(render_template("message.html", message=message, back=_back_to_platform(row)), 200)
+    return _message(w.NOT_REGISTERED_HEADING, message, 200, back=_back_to_platform(row))
+
+
+def _message(heading: LazyString, message: LazyString, status: int, *, back: str | None = None) -> Response:
+    return make_response(render_template("message.html", heading=heading, message=message, back=back), status)
 
 
 def _back_to_platform(row: VerificationSession) -> str:

@@ -100,6 +100,12 @@ NO_BIRTH_DATE = _l("This platform must check your age, and this document does no
 RETRY = _l("The service is busy. Wait a minute and send the form again: what you typed is still here.")
 FORM_TIMED_OUT = _l("This form timed out, for your security. Check your answers and send it again.")
 
+# Headings of the pages that are not the form.
+DONE_HEADING = _l("You have verified your identity")
+ENDED_HEADING = _l("This link no longer works")
+NOT_REGISTERED_HEADING = _l("No new account was opened")
+BUSY_HEADING = _l("Try again in a minute")
+
 # The page a link answers once it no longer opens a form (410), by the session's status.
 ENDED: dict[str, LazyString] = {
     "completed": _l("You have already verified your identity with this link. You can close this page."),
