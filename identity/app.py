@@ -48,7 +48,6 @@ def build_app(settings: Settings) -> Flask:
 
     init_request_ids(app)
     from identity.cli import init_cli
-
     from identity.web import init_web
 
     init_api(app)

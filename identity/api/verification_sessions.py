@@ -51,8 +51,9 @@ def create_verification_session(body: dict[str, Any]) -> Any:
         return_url=body["return_url"], external_ref=body.get("external_ref"), state=body.get("state"),
         locale=body["locale"]), utc_now())
     row = created.row
-    return ({"id": row.id, "url": verification_sessions.page_url(runtime().settings.issuer, row.id, created.secret), "status": row.status,
-             "expires_at": row.expires_at}, 201, {"Location": f"/v1/verification-sessions/{row.id}"})
+    url = verification_sessions.page_url(runtime().settings.issuer, row.id, created.secret)
+    return ({"id": row.id, "url": url, "status": row.status, "expires_at": row.expires_at}, 201,
+            {"Location": f"/v1/verification-sessions/{row.id}"})
 
 
 @blp.route("/<string:session_id>", methods=["GET"])

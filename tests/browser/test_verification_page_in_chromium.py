@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import threading
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,7 +54,7 @@ class _Platform(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         type(self).seen.append(self.path)
-        body = "<!doctype html><html lang='en'><title>Forum</title><h1>Back on the forum</h1></html>".encode()
+        body = b"<!doctype html><html lang='en'><title>Forum</title><h1>Back on the forum</h1></html>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
