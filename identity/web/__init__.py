@@ -6,11 +6,12 @@ Server-rendered (Jinja2), one stylesheet, no JavaScript, nothing from another or
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
 from flask import Flask, g
-from flask_babel import Babel
+from flask_babel import Babel, Domain
 
 from identity.runtime import Runtime
 
@@ -30,6 +31,15 @@ def cookie_signing_key(runtime: Runtime) -> bytes:
                     hashlib.sha256).digest()
 
 
+class _Babel(Babel):
+    """Flask-Babel 4.0.0 builds a new Domain, and so parses the catalogue again, on every request
+    (`domain_instance` is a plain property); one Domain keeps the parsed catalogues per locale."""
+
+    @functools.cached_property
+    def domain_instance(self) -> Domain:  # type: ignore[override]
+        return Domain(domain=self.domain)
+
+
 def init_web(app: Flask) -> None:
     from identity.web import views
 
@@ -40,7 +50,9 @@ def init_web(app: Flask) -> None:
         SESSION_COOKIE_NAME="identity_page", SESSION_COOKIE_PATH=views.PAGE_PREFIX,
         SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure,
         WTF_CSRF_TIME_LIMIT=3600,
+        # WTForms' own messages are never shown (the page has its own): no catalogue loaded per request.
+        WTF_I18N_ENABLED=False,
     )
-    Babel(app, locale_selector=_page_locale, default_domain="messages",
+    _Babel(app, locale_selector=_page_locale, default_domain="messages",
           default_translation_directories="web/translations")
     app.register_blueprint(views.blp)
