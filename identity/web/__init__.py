@@ -36,7 +36,7 @@ class _Babel(Babel):
     (`domain_instance` is a plain property); one Domain keeps the parsed catalogues per locale."""
 
     @functools.cached_property
-    def domain_instance(self) -> Domain:  # type: ignore[override]
+    def domain_instance(self) -> Domain:
         return Domain(domain=self.domain)
 
 
