@@ -286,3 +286,17 @@ def test_no_submitted_name_or_number_reaches_a_log_a_url_or_the_title(app, clien
     out, err = capfd.readouterr()
     for value in (name, number, wrong, number[:-1]):
         assert value not in caplog.text and value not in out and value not in err, value
+
+
+def test_each_page_posts_to_its_own_link_with_its_own_token(client, forum, platforms):
+    _, headers = forum
+    first, second = create_session(client, headers), create_session(client, headers)
+    pages = {path: client.get(path).get_data(as_text=True) for path in (page_path(first), page_path(second))}
+    for path, html in pages.items():
+        assert re.findall(r'<form method="post" action="([^"]+)"', html) == [path]
+        assert "<!--page-" not in html
+    assert csrf_token(pages[page_path(first)]) != csrf_token(client.application.test_client().get(
+        page_path(second)).get_data(as_text=True))
+    other = platforms.create("other forum", **page_policy(phone="optional"))
+    html = client.get(page_path(create_session(client, platforms.headers(other)))).get_data(as_text=True)
+    assert "「other forum」" in html and 'name="phone"' in html  # its own name and policy, not the cached forum's
