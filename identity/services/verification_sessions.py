@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from identity.errors import Conflict, NotFound, ValidationFailed
 from identity.ids import looks_like, new_verification_session_id
-from identity.models import Account, VerificationSession
+from identity.models import Account, Platform, VerificationSession
 from identity.models.verification import (
     SESSION_CANCELED,
     SESSION_COMPLETED,
@@ -30,6 +30,7 @@ from identity.models.verification import (
     SESSION_PENDING,
 )
 from identity.services.authentication import Principal
+from identity.services.platforms import PlatformPolicy
 
 PREFIX = "vs_"
 LIFETIME = timedelta(minutes=30)
@@ -143,6 +144,40 @@ class PageUnavailable(Exception):
                  code: str | None = None) -> None:
         super().__init__("gone" if gone else "not found")
         self.gone, self.status, self.locale, self.code = gone, status, locale, code
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What showing the blank form needs: the session and its platform, read in one query."""
+
+    session_id: str
+    locale: str
+    return_url: str
+    platform_name: str
+    platform_active: bool
+    policy: PlatformPolicy
+
+
+_PAGE_COLUMNS = (VerificationSession.id, VerificationSession.secret_hash, VerificationSession.locale,
+                 VerificationSession.return_url, VerificationSession.status, VerificationSession.expires_at,
+                 VerificationSession.last_error_code, Platform.name, Platform.status.label("platform_status"),
+                 Platform.policy)
+
+
+def page_view(session: Session, session_id: str, secret: str, now: datetime) -> PageView:
+    """`open_page` for reading only, without loading ORM objects: the GET of a page is its
+    hottest path (bench/README.md, `page_get`)."""
+    found = session.execute(select(*_PAGE_COLUMNS).join(Platform, Platform.id == VerificationSession.platform_id)
+                            .where(VerificationSession.id == session_id)).first() \
+        if looks_like(PREFIX, session_id) else None
+    if found is None or not hmac.compare_digest(found.secret_hash, _digest(secret)):
+        raise PageUnavailable(gone=False)
+    current = SESSION_EXPIRED if found.status == SESSION_PENDING and now >= found.expires_at else found.status
+    if current != SESSION_PENDING:
+        raise PageUnavailable(gone=True, status=current, locale=found.locale, code=found.last_error_code)
+    return PageView(session_id=found.id, locale=found.locale, return_url=found.return_url,
+                    platform_name=found.name, platform_active=found.platform_status == "active",
+                    policy=PlatformPolicy(**found.policy))
 
 
 def open_page(session: Session, session_id: str, secret: str, now: datetime, *,

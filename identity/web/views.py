@@ -85,11 +85,15 @@ def _busy(error: DomainError) -> Response:
 
 @blp.route(PAGE_RULE, methods=["GET"])
 def show(session_id: str, secret: str) -> Any:
-    opened = _open(session_id, secret, utc_now(), for_update=False)
-    if isinstance(opened, Response):
-        return opened
-    row, platform = opened
-    blank = _blank_form(row.locale, platform.name, policy_of(platform))
+    try:
+        view = sessions.page_view(db.session(), session_id, secret, utc_now())
+    except sessions.PageUnavailable as unavailable:
+        return _unavailable(unavailable)
+    g.page_locale = view.locale
+    if not view.platform_active:
+        return _message(w.ENDED_HEADING, w.ENDED["failed"], 410)
+    g.return_origin = _origin(view.return_url)
+    blank = _blank_form(view.locale, view.platform_name, view.policy)
     # Only the two values that differ between people are put in: this page's own URL and its token.
     html = blank.replace(_ACTION, str(escape(request.path)), 1).replace(_CSRF, str(escape(generate_csrf())), 1)
     return make_response(html, 200)
@@ -163,18 +167,22 @@ def _open(session_id: str, secret: str, now: datetime, *,
     try:
         row = sessions.open_page(db.session(), session_id, secret, now, for_update=for_update)
     except sessions.PageUnavailable as unavailable:
-        g.page_locale = unavailable.locale
-        if not unavailable.gone:
-            return _message(w.ENDED_HEADING, w.NOT_FOUND, 404)
-        key = "too_many_attempts" if unavailable.code == sessions.TOO_MANY_ATTEMPTS_CODE else unavailable.status
-        return _message(w.DONE_HEADING if key == "completed" else w.ENDED_HEADING,
-                        w.ENDED.get(key or "", w.ENDED["failed"]), 410)
+        return _unavailable(unavailable)
     g.page_locale = row.locale
     platform = db.session.get(Platform, row.platform_id)
     if platform is None or platform.status != "active":
         return _message(w.ENDED_HEADING, w.ENDED["failed"], 410)
     g.return_origin = _origin(row.return_url)
     return row, platform
+
+
+def _unavailable(unavailable: sessions.PageUnavailable) -> Response:
+    g.page_locale = unavailable.locale
+    if not unavailable.gone:
+        return _message(w.ENDED_HEADING, w.NOT_FOUND, 404)
+    key = "too_many_attempts" if unavailable.code == sessions.TOO_MANY_ATTEMPTS_CODE else unavailable.status
+    return _message(w.DONE_HEADING if key == "completed" else w.ENDED_HEADING,
+                    w.ENDED.get(key or "", w.ENDED["failed"]), 410)
 
 
 def _principal_for(platform: Platform, row: VerificationSession) -> Principal:
