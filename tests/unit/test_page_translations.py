@@ -48,3 +48,16 @@ def test_the_document_types_are_named_as_people_know_them() -> None:
     assert strings["Mainland Travel Permit for Hong Kong and Macao Residents"] == "港澳居民来往内地通行证"
     assert strings["Mainland Travel Permit for Taiwan Residents"] == "台湾居民来往大陆通行证"
     assert strings["Passport"] == "护照"
+
+
+def test_pip_installs_every_file_the_page_serves() -> None:
+    """Templates, stylesheet, icon and compiled catalogue ship in the package (pyproject's package-data)."""
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((WEB.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["package-data"]["*"]
+    served = [p for folder in ("templates", "static", "translations") for p in (WEB / folder).rglob("*")
+              if p.is_file() and p.suffix != ".pot"]
+    assert served and MO in served
+    assert [p.name for p in served if not any(fnmatch.fnmatch(p.name, pattern) for pattern in patterns)] == []
