@@ -44,6 +44,12 @@ class AgeRequirementNotMet(DomainError):
 class DuplicateIdentity(DomainError):
     code, status, title = "duplicate_identity", 409, "The person already holds the maximum number of accounts"
 
+    @property
+    def existing_pseudonyms(self) -> list[str]:
+        """The person's open accounts on the platform that registered them: that platform's only
+        (the body's `existing_pseudonyms`)."""
+        return list(self.extra.get("existing_pseudonyms") or [])
+
 
 class RegistrationRefused(DomainError):
     code, status, title = "registration_refused", 403, "Registration refused"

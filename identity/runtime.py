@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
@@ -11,9 +11,9 @@ from identity.errors import KeyringError
 from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value, observe_authority_call
 from identity.services.authentication import ApiKeyAuthenticator
 from identity.services.keyring import KeyringCache
-from identity.services.mismatches import ClearPlatforms
+from identity.services.registration import Registrar
 from identity.settings import Settings, SettingsError
-from identity.verifiers import GuardedVerifier, OfflineVerifier, Verifier, build_verifier
+from identity.verifiers import GuardedVerifier, Verifier, build_verifier
 
 log = logging.getLogger("identity")
 
@@ -24,9 +24,9 @@ class Runtime:
     keyring_cache: KeyringCache
     hasher: SecretHasher
     authenticator: ApiKeyAuthenticator
-    verifier: Verifier
-    # Platforms known to need no mismatch count (services/mismatches.py), per process.
-    mismatch_free_platforms: ClearPlatforms = field(default_factory=ClearPlatforms)
+    # Every registration's collaborators: the verifier, the mismatch limit and the per-process
+    # cache of platforms known to need no mismatch count (services/registration.py).
+    registrar: Registrar
 
     @property
     def root_keys(self) -> RootKeys:
@@ -92,7 +92,7 @@ def build_runtime(settings: Settings) -> Runtime:
                                    reload_root_keys=lambda: load_root_keys(settings.root_key_file)),
         hasher=hasher,
         authenticator=ApiKeyAuthenticator(hasher),
-        verifier=build_guarded_verifier(settings),
+        registrar=Registrar(verifier=build_guarded_verifier(settings), default_mismatch_limit=settings.mismatch_limit),
     )
 
 
@@ -101,7 +101,7 @@ def build_guarded_verifier(settings: Settings) -> Verifier:
     verifier = build_verifier(settings.verifier, url=settings.verifier_url,
                               timeout=settings.verifier_timeout_seconds, retries=settings.verifier_retries,
                               observe=observe_authority_call)
-    if isinstance(verifier, OfflineVerifier):
+    if not verifier.is_remote:
         return verifier
     VERIFIER_CIRCUIT_STATE.set(0)
     return GuardedVerifier(

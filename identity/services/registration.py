@@ -1,16 +1,19 @@
 """Registering a person on a platform under a verified real name.
 
-The flow is split so that a remote verification authority is never called while a database
-transaction is open: `prepare` (pure rules) -> `precheck` (read-only: refusals and
-duplicates, cheap to answer before asking the authority) -> the verifier -> `register`
-(the writes, which repeat the checks under the unique constraints that decide races).
+`register_person` is the use case, whoever calls it (the API's `POST /v1/registrations`, a
+hosted page): `prepare` (pure rules) -> the mismatch limits -> `precheck` (read-only: refusals
+and duplicates, cheap to answer before asking an authority) -> the verifier -> `register` (the
+writes, which repeat the checks under the unique constraints that decide races). A remote
+authority is never called while a database transaction is open; a refusal's audit event and a
+mismatch's count are committed in transactions of their own, since the registration's rolls back.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,6 +21,7 @@ from sqlalchemy import Table, TextualSelect, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from identity import documents
+from identity.clock import utc_now
 from identity.crypto.keyring import Keyring
 from identity.errors import (
     AgeRequirementNotMet,
@@ -31,9 +35,11 @@ from identity.errors import (
 from identity.ids import new_pseudonym
 from identity.models import Account, Base, Person
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
-from identity.services import accounts, audit, credit, sanctions, sandbox, vault
+from identity.rates import Rate
+from identity.services import accounts, audit, credit, mismatches, sanctions, sandbox, vault
 from identity.services.authentication import Principal
-from identity.verifiers import Verification
+from identity.services.maintenance import UnitOfWork
+from identity.verifiers import Verification, Verifier
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31
 ADULT_AGE = 18
@@ -225,12 +231,16 @@ def _revive(session: Session, keyring: Keyring, person: Person, prepared: Prepar
     session.flush()
 
 
-def _register_new_person(session: Session, keyring: Keyring, principal: Principal, person_id: uuid.UUID,
-                         prepared: PreparedRegistration, verification: Verification,
-                         now: datetime) -> accounts.AccountView | None:
-    """The account of a person this transaction just created. Nobody else can see the person
-    before we commit: slot 1 is free and no sanction binds them, so the account needs no query
-    and the view no sanctions lookup. None only on a pseudonym collision (128 random bits)."""
+def _register_new_person(session: Session, keyring: Keyring, principal: Principal, prepared: PreparedRegistration,
+                         verification: Verification, now: datetime) -> accounts.AccountView | None:
+    """A new person and their first account; None when the document turned out taken (someone
+    registered it first: look it up) or, at 128 random bits hardly ever, the pseudonym was.
+
+    Nobody else can see the person before we commit: slot 1 is free and no sanction binds them,
+    so the account needs no query and the view no sanctions lookup."""
+    person_id = _create_person(session, keyring, prepared, now)
+    if person_id is None:
+        return None
     account = _new_account(principal, person_id, 1, prepared, verification, now)
     if not _insert_unless_taken(session, Account, _columns(account)):
         return None
@@ -269,19 +279,16 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
              verification: Verification, now: datetime) -> accounts.AccountView:
     """Create the account (and the person, if new). Exactly one of two racing registrations of the
     same person wins a slot: the (platform, person, slot) and blind-index constraints decide."""
-    for attempt in range(_ATTEMPTS):
-        if attempt == 0 and len(keyring.versions("index")) == 1:
-            # With a single index key the blind index's unique constraint alone tells a new
-            # person from a known one, so most registrations (new people) skip the lookup: the
-            # insert yields to an existing row, and only then is the person looked up. During
-            # an index rotation a known person may be indexed under the old key, which this
-            # insert could not see, so then the lookup (under every key) comes first.
-            created = _create_person(session, keyring, prepared, now)
-            if created is not None:
-                view = _register_new_person(session, keyring, principal, created, prepared, verification, now)
-                if view is not None:
-                    return view
-                continue
+    if len(keyring.versions("index")) == 1:
+        # With a single index key the blind index's unique constraint alone tells a new person
+        # from a known one, so most registrations (new people) skip the lookup: the insert
+        # yields to an existing row, and only then is the person looked up. During an index
+        # rotation a known person may be indexed under the old key, which this insert could not
+        # see, so then the lookup (under every key) comes first.
+        view = _register_new_person(session, keyring, principal, prepared, verification, now)
+        if view is not None:
+            return view
+    for _ in range(_ATTEMPTS):
         person = find_person(session, keyring, prepared.identity.document)
         taken: list[Account] = []
         if person is not None:
@@ -297,12 +304,9 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
             elif settled == PERSON_ERASED:
                 person = None  # every sanction had ended: the person starts afresh
         if person is None:
-            created = _create_person(session, keyring, prepared, now)
-            if created is None:
-                continue  # someone registered the same document first; look it up again
-            view = _register_new_person(session, keyring, principal, created, prepared, verification, now)
+            view = _register_new_person(session, keyring, principal, prepared, verification, now)
             if view is None:
-                continue
+                continue  # someone registered the same document first; look it up again
             return view
         # The accounts the refusal counted, not a second read: on PostgreSQL a registration
         # committing between two reads could fill every slot (StopIteration, a 500). A slot taken
@@ -325,3 +329,110 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
                                     credit=credit.credit_of(session, person.id, principal.platform_id, now))
     raise Conflict("The registration raced other registrations of the same person; retry it.")
 
+
+# -- the use case, in one call ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Registrar:
+    """What every registration in a process shares: build one at start-up (the runtime holds it).
+
+    `default_mismatch_limit` is `IDENTITY_MISMATCH_LIMIT`, for platforms whose policy sets none;
+    `clear_platforms` remembers, per process, the platforms with no mismatch to count.
+    """
+
+    verifier: Verifier
+    default_mismatch_limit: str
+    clear_platforms: mismatches.ClearPlatforms = field(default_factory=mismatches.ClearPlatforms)
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """What one caller lends one registration: its transactions, its keyring and its epoch.
+
+    `apart` and `final` are units of work (`services/maintenance.UnitOfWork`): each `with` block
+    is one transaction, rolled back when the block raises.
+
+    - `apart` commits when its block ends. It holds what must be committed on its own: the
+      checks made before a remote authority is asked (so that no transaction is open during the
+      call), and a refusal's audit event or a mismatch's count (they outlive the registration,
+      which rolls back).
+    - `final` holds the registration's writes. A caller that stores something in the same
+      transaction (the API stores the idempotent response) leaves it open when the block ends
+      and commits it at its own boundary. A caller with nothing to add passes `apart` again.
+
+    `keyring(session)` gives the keyring as of this call (the API: under the request's `keys`
+    epoch). `mismatches_epoch` is the `mismatches` epoch read before anything it guards, which
+    lets the registrar's `clear_platforms` answer from memory; None counts every time.
+    """
+
+    apart: UnitOfWork
+    final: UnitOfWork
+    keyring: Callable[[Session], Keyring]
+    mismatches_epoch: int | None = None
+
+
+def register_person(registrar: Registrar, boundary: Boundary, caller: Principal, request: RegistrationRequest,
+                    now: datetime) -> accounts.AccountView:
+    """Register `request`'s person on `caller`'s platform; the new account's view.
+
+    Raises the contract's errors: `ValidationFailed`, `AgeRequirementNotMet`,
+    `GuardianConsentRequired` (before anything is read), `RateLimited` (a mismatch limit),
+    `RegistrationRefused` (audited as `registration.refused`), `DuplicateIdentity`,
+    `IdentityNotVerified` (counted against the limits and audited as
+    `registration.not_verified`; or `RateLimited` if racing mismatches reached a limit
+    meanwhile), `VerificationUnavailable`, `Conflict`.
+
+    `DuplicateIdentity.existing_pseudonyms` are the person's open accounts on `caller`'s platform
+    and on no other: only that platform's accounts are counted against its limit, so a caller may
+    show them to that platform (the API's body does), and never learns another platform's.
+
+    A sandbox platform is answered by `sandbox.AUTHORITY`, whatever `registrar.verifier` is, and
+    no mismatch limit applies to it: every name is published (nothing to guess), and a
+    platform's tests must get the same answer every run.
+    """
+    limit = mismatches.platform_rate(caller, registrar.default_mismatch_limit)
+    prepared = prepare(request, caller, now)
+    verifier: Verifier = sandbox.AUTHORITY if caller.sandbox else registrar.verifier
+    references: dict[int, bytes] = {}
+    try:
+        if verifier.is_remote:
+            # Answer limits, refusals and duplicates before asking the authority, and end that
+            # transaction first: none stays open across the remote call.
+            with boundary.apart() as session:
+                keyring = boundary.keyring(session)
+                references = _within_limits(registrar, boundary, session, keyring, caller, prepared, limit, now)
+                another_name_holds_it = precheck(session, keyring, caller, prepared, now)
+            verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
+            if another_name_holds_it:  # only now, so that this answer takes as long as the authority's
+                raise held_under_another_name()
+            with boundary.final() as session:
+                return register(session, boundary.keyring(session), caller, prepared, verification, now)
+        with boundary.final() as session:
+            keyring = boundary.keyring(session)
+            references = _within_limits(registrar, boundary, session, keyring, caller, prepared, limit, now)
+            verification = verifier.verify(prepared.identity.real_name, prepared.identity.document)
+            return register(session, keyring, caller, prepared, verification, now)
+    except RegistrationRefused as refused:
+        with boundary.apart() as session:
+            audit.record(session, boundary.keyring(session), actor=caller.actor, action="registration.refused",
+                         subject=refused.extra.get("_sanction_id"), details={"platform": caller.platform_id})
+        raise
+    except IdentityNotVerified as mismatch:
+        # Counted when answered, after the authority took its time; under the platform's lock,
+        # so this raises RateLimited instead if racing mismatches reached a limit meanwhile.
+        with boundary.apart() as session:
+            mismatches.record(session, boundary.keyring(session), caller, limit, references,
+                              mismatch.extra.get("_source", "authority"), utc_now(), counted=not caller.sandbox)
+        raise
+
+
+def _within_limits(registrar: Registrar, boundary: Boundary, session: Session, keyring: Keyring, caller: Principal,
+                   prepared: PreparedRegistration, limit: Rate, now: datetime) -> dict[int, bytes]:
+    """The document's mismatch references, once no mismatch limit covering this registration is
+    reached. Before anything about the document is looked up: once a limit is reached, every
+    registration it covers answers 429, whoever holds the number."""
+    references = mismatches.references(keyring, prepared.identity.document)
+    if not caller.sandbox:
+        mismatches.ensure_allowed(session, caller.platform_id, limit, references, now,
+                                  clear=registrar.clear_platforms, epoch=boundary.mismatches_epoch)
+    return references

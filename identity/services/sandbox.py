@@ -101,6 +101,8 @@ class SandboxAuthority:
     """The verifier of every sandbox registration: answers each published identity's outcome,
     without any network call. Holds no state: one instance serves every thread."""
 
+    is_remote: Final = False  # answers from the published table
+
     def verify(self, real_name: str, document: documents.Document) -> Verification:
         identity = published(document)
         if identity is None or not document.sandbox:  # `admit` let it through: never the case

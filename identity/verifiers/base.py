@@ -73,4 +73,12 @@ class Verifier(Protocol):
     Neither the name nor the document number ever appears in what it raises or logs.
     """
 
+    @property
+    def is_remote(self) -> bool:
+        """True when `verify` asks an authority over the network. Registration then answers
+        refusals and duplicates first and ends its database transaction before calling, so no
+        transaction stays open across the call; a verifier that answers at once is called
+        inside the registration's transaction."""
+        ...
+
     def verify(self, real_name: str, document: Document) -> Verification: ...

@@ -85,6 +85,10 @@ class GuardedVerifier:
         self._probing = False
 
     @property
+    def is_remote(self) -> bool:
+        return self._verifier.is_remote
+
+    @property
     def state(self) -> CircuitState:
         with self._lock:
             return self._state()

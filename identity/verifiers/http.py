@@ -147,6 +147,8 @@ class HttpVerifier:
     to drop them (only when the pool was created here; an injected pool is the caller's).
     """
 
+    is_remote: Final = True  # the authority is across the network
+
     def __init__(
         self,
         url: str,

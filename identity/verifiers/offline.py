@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from identity.verifiers.base import DOCUMENT_CHECKED, Clock, Verification, utc_now
 
@@ -18,6 +18,8 @@ class OfflineVerifier:
     The caller has already applied the document's rules (format, check digit, age);
     there is nothing left to confirm without an authority, so this never raises.
     """
+
+    is_remote: Final = False  # nobody is asked
 
     def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock

@@ -130,3 +130,20 @@ def test_verification_refuses_unknown_level_or_method(level: str, method: str) -
 def test_a_naive_clock_is_caught_at_the_first_verification(known_document: Document) -> None:
     with pytest.raises(ValueError):
         OfflineVerifier(clock=lambda: datetime(2026, 11, 28, 10, 0)).verify("anyone", known_document)
+
+
+def test_each_verifier_says_whether_it_asks_across_the_network() -> None:
+    from identity.services.sandbox import AUTHORITY
+    from identity.verifiers import GuardedVerifier
+
+    offline = build_verifier("offline", url=None)
+    remote = build_verifier("http", url="http://127.0.0.1:1/verify")
+    try:
+        assert (offline.is_remote, remote.is_remote, AUTHORITY.is_remote) == (False, True, False)
+        # The guard answers for what it wraps: registration never asks a verifier's class.
+        guarded = [GuardedVerifier(inner, max_concurrent=1, failure_threshold=1, cooldown_seconds=1.0)
+                   for inner in (offline, remote)]
+        assert [verifier.is_remote for verifier in guarded] == [False, True]
+    finally:
+        assert isinstance(remote, HttpVerifier)
+        remote.close()
