@@ -22,6 +22,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup, escape
 from wtforms import ValidationError
 
+from identity.api import registering
 from identity.clock import utc_now
 from identity.documents import DOCUMENT_TYPES
 from identity.documents.model import CN_FOREIGN_PERMANENT_RESIDENT_ID, CN_RESIDENT_ID, PASSPORT
@@ -44,7 +45,6 @@ from identity.services.platforms import PlatformPolicy, policy_of
 from identity.services.registration import RegistrationRequest
 from identity.web import wording as w
 from identity.web.forms import VerificationForm
-from identity.web.registration_call import register
 
 PAGE_PREFIX = sessions.PAGE_PREFIX
 blp = Blueprint("verification-page", __name__, template_folder="templates", static_folder="static",
@@ -133,7 +133,8 @@ def submit(session_id: str, secret: str) -> Any:
     code = "validation_failed"
     if not errors:
         try:
-            view = register(_principal_for(platform, row), _registration_request(form, platform, row, now), now)
+            # The API's own registration call (services.registration.register_person), for the platform.
+            view = registering.register(_principal_for(platform, row), _registration_request(form, platform, row, now))
         except ValidationFailed as refused:
             errors = _field_errors(refused.errors, form)
         except GuardianConsentRequired as refused:
@@ -146,7 +147,7 @@ def submit(session_id: str, secret: str) -> Any:
         except IdentityNotVerified as refused:
             errors, code = {w.NAME: [w.NOT_VERIFIED]}, refused.code
         except DuplicateIdentity as refused:
-            return _ended(row.id, now, refused.code, w.DUPLICATE, refused.extra.get("existing_pseudonyms", []))
+            return _ended(row.id, now, refused.code, w.DUPLICATE, refused.existing_pseudonyms)
         except RegistrationRefused as refused:
             return _ended(row.id, now, refused.code, w.REFUSED, [])
         except (RateLimited, VerificationUnavailable) as busy:

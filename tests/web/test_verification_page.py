@@ -3,6 +3,7 @@ then reads, the security headers, CSRF, the 5-refusal limit, and that no submitt
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from datetime import date
@@ -261,10 +262,13 @@ def test_an_unavailable_authority_asks_to_retry_without_counting(app, client, fo
     session = create_session(client, headers, locale="en")
 
     class Down:
+        is_remote = False
+
         def verify(self, *_args):
             raise VerificationUnavailable(retry_after=30)
 
-    monkeypatch.setattr(app.extensions["identity"], "verifier", Down())
+    runtime = app.extensions["identity"]
+    monkeypatch.setattr(runtime, "registrar", dataclasses.replace(runtime.registrar, verifier=Down()))
     busy = submit(client, session, person_form(VALID, name="Li Lei"))
     assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
     html = busy.get_data(as_text=True)
