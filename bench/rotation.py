@@ -73,7 +73,7 @@ def _fresh_database(base_url: str | None, workdir: Path) -> tuple[str, Any]:
 
 def _in_memory_rates(app: Any, target_data: int, target_index: int) -> tuple[float, float]:
     """The same per-record work as the jobs (unwrap + wrap; unwrap + decrypt + HMAC), no database."""
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
     from identity.models import Person
     from identity.services import vault
@@ -96,7 +96,7 @@ def _in_memory_rates(app: Any, target_data: int, target_index: int) -> tuple[flo
 
 def bench_size(records: int, base_url: str | None, batch_size: int) -> dict[str, Any]:
     from identity import create_app
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
     from identity.services.keyring import add_key_version
     from tests.support.seeding import seed_people

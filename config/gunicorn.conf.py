@@ -36,7 +36,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 def on_starting(server):  # noqa: ARG001 - gunicorn's hook signature
     """Check the configuration once, in the master, before any worker boots: a bad setting or a
     missing root key stops gunicorn with one line, instead of a traceback from every worker."""
-    from identity.runtime import start_up_problem
+    from identity.process_state import start_up_problem
 
     problem = start_up_problem()
     if problem is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from identity.db import configure_engine, engine_options
+from identity.engine_behaviour import configure_engine, engine_options
 from identity.extensions import db, migrate
 from identity.logging_setup import configure_logging
+from identity.process_state import build_runtime
 from identity.ratelimit import RateLimits
-from identity.runtime import build_runtime
 from identity.schema_state import MIGRATIONS_DIR
 from identity.settings import Settings
 

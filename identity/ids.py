@@ -52,3 +52,11 @@ def new_group_id() -> str:
 
 def new_verification_session_id() -> str:
     return random_id("vs_")
+
+
+def new_webhook_endpoint_id() -> str:
+    return random_id("whe_")
+
+
+def new_event_id() -> str:
+    return random_id("evt_")

@@ -19,9 +19,8 @@ from urllib.parse import urlparse
 from limits import parse_many
 
 from identity.rates import parse_rate
-from identity.verifiers import http_worst_case_seconds
+from identity.verifiers import VERIFIER_KINDS, http_worst_case_seconds
 
-VERIFIER_KINDS = ("offline", "http")
 LOG_FORMATS = ("text", "json")
 # The Cybersecurity Law (art. 21) asks for network logs kept at least six months: no setting may
 # purge the audit log sooner than this.
@@ -75,6 +74,9 @@ class Settings:
     # `json`: one JSON object a line, for a log shipper (see identity.logging_setup).
     log_format: str = "text"
     audit_retention_days: int = 400
+    # Webhook endpoints may resolve to private, loopback or link-local addresses (and use plain
+    # http to loopback): for tests and private deployments only (docs/webhooks.md).
+    webhook_allow_private: bool = False
     testing: bool = False
 
     @classmethod
@@ -106,6 +108,7 @@ class Settings:
             log_level=env.get("IDENTITY_LOG_LEVEL", "INFO").upper(),
             log_format=env.get("IDENTITY_LOG_FORMAT", "text").strip().lower() or "text",
             audit_retention_days=_whole(env, "IDENTITY_AUDIT_RETENTION_DAYS", 400),
+            webhook_allow_private=_flag(env, "IDENTITY_WEBHOOK_ALLOW_PRIVATE"),
         )
         settings = replace(settings, **overrides)
         settings.validate()
@@ -201,6 +204,15 @@ def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip()
+    if raw in ("", "0"):
+        return False
+    if raw == "1":
+        return True
+    raise SettingsError(f"{name} must be 0 or 1")
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

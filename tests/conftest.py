@@ -131,7 +131,7 @@ class Platforms:
         self.app = app
 
     def create(self, name: str | None = None, **policy: Any) -> str:
-        from identity.cli.output import keyring
+        from identity.cli.command_boundary import keyring
         from identity.extensions import db
         from identity.services import platforms
 
@@ -142,7 +142,7 @@ class Platforms:
             return platform.id
 
     def key(self, platform_id: str, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
-        from identity.cli.output import keyring, runtime
+        from identity.cli.command_boundary import keyring, runtime
         from identity.extensions import db
         from identity.services import platforms
 

@@ -15,6 +15,7 @@ from identity.api import (
     sandbox,
     tokens,
     verification_sessions,
+    webhooks,
 )
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
@@ -54,7 +55,7 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer",
                                                          "description": scopes_named(SCOPES)})
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp, groups.blp,
-                      sandbox.blp, verification_sessions.blp):
+                      sandbox.blp, verification_sessions.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

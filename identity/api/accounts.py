@@ -8,9 +8,9 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, request_epochs
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
+from identity.api.request_scope import current_keyring, principal, request_epochs
 from identity.api.schemas import (
     AccountListSchema,
     AccountQuerySchema,

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
-from identity.api.context import request_epochs, runtime
+from identity.api.request_scope import request_epochs, runtime
 from identity.crypto.secrets import ParsedApiKey, parse_api_key
 from identity.errors import Forbidden, RateLimited, Unauthorized
 from identity.extensions import db

@@ -7,7 +7,6 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal
 from identity.api.group_schemas import (
     CLOSURE_EXAMPLE,
     GROUP_CREATION_EXAMPLE,
@@ -21,6 +20,7 @@ from identity.api.group_schemas import (
 )
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
+from identity.api.request_scope import current_keyring, principal
 from identity.clock import utc_now
 from identity.errors import Conflict, GroupCreationRefused, GroupManagementRefused, NotFound
 from identity.extensions import db

@@ -60,7 +60,7 @@ def _schema_current() -> bool:
 
 
 def _keys_load() -> bool:
-    from identity.api.context import current_keyring
+    from identity.api.request_scope import current_keyring
 
     current_keyring()
     return True

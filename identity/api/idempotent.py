@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Response, current_app, make_response, request
 from sqlalchemy.exc import IntegrityError
 
-from identity.api.context import current_keyring, principal
+from identity.api.request_scope import current_keyring, principal
 from identity.clock import utc_now
 from identity.errors import DomainError
 from identity.extensions import db
@@ -27,15 +28,43 @@ def _canonical_body() -> bytes:
         return raw
 
 
-def _replay(stored: idempotency.StoredResponse) -> Response:
-    response = Response(stored.body, status=stored.status_code, mimetype="application/json")
+@dataclass(frozen=True)
+class ShownOnce:
+    """A response field shown once and never stored (a webhook endpoint's secret): the remembered
+    response holds null in its place, and a replay asks `reveal` for it again from the answer."""
+
+    field: str
+    reveal: Callable[[dict[str, Any]], str | None]
+
+    def withheld(self, body: str) -> str:
+        document = json.loads(body)
+        document[self.field] = None
+        return json.dumps(document, separators=(",", ":"))
+
+    def revealed(self, body: str) -> str:
+        document = json.loads(body)
+        document[self.field] = self.reveal(document)
+        return json.dumps(document, separators=(",", ":"))
+
+
+def _replay(stored: idempotency.StoredResponse, shown_once: ShownOnce | None = None) -> Response:
+    body = shown_once.revealed(stored.body) if shown_once is not None else stored.body
+    response = Response(body, status=stored.status_code, mimetype="application/json")
     if stored.location:
         response.headers["Location"] = stored.location
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-def idempotent(view: F) -> F:
+def idempotent(view: F | None = None, *, shown_once: ShownOnce | None = None) -> Any:
+    """Replays the first 2xx response to the same key and request (see the module docstring);
+    `shown_once` names a field that is never stored (the replay reveals it again)."""
+    if view is None:
+        return functools.partial(idempotent, shown_once=shown_once)
+    return _idempotent(view, shown_once)
+
+
+def _idempotent(view: F, shown_once: ShownOnce | None) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(idempotency.HEADER)
@@ -51,7 +80,7 @@ def idempotent(view: F) -> F:
 
         stored = committed_response()
         if stored is not None:
-            return _replay(stored)
+            return _replay(stored, shown_once)
         try:
             response = make_response(view(*args, **kwargs))
         except DomainError:
@@ -59,20 +88,22 @@ def idempotent(view: F) -> F:
             db.session.rollback()
             stored = committed_response()
             if stored is not None:
-                return _replay(stored)
+                return _replay(stored, shown_once)
             raise
         if 200 <= response.status_code < 300:
             ttl = current_app.extensions["identity"].settings.idempotency_ttl_seconds
             try:
                 with db.session.begin_nested():
+                    body = response.get_data(as_text=True)
+                    if shown_once is not None:
+                        body = shown_once.withheld(body)
                     idempotency.remember(db.session(), platform_id, key, fingerprint, idempotency.StoredResponse(
-                        response.status_code, response.get_data(as_text=True), response.headers.get("Location")),
-                        utc_now(), ttl)
+                        response.status_code, body, response.headers.get("Location")), utc_now(), ttl)
             except IntegrityError:
                 db.session.rollback()  # the other request committed first: its response stands
                 stored = committed_response()
                 if stored is not None:
-                    return _replay(stored)
+                    return _replay(stored, shown_once)
                 raise
         return response
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from identity.api.context import current_keyring, request_epochs, runtime
+from identity.api.request_scope import current_keyring, request_epochs, runtime
 from identity.clock import utc_now
 from identity.crypto.keyring import Keyring
 from identity.extensions import db

@@ -8,10 +8,10 @@ from flask_smorest import Blueprint
 
 from identity.api import registering
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import principal
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
+from identity.api.request_scope import principal
 from identity.api.schemas import REGISTRATION_EXAMPLE, AccountSchema, RegistrationSchema
 from identity.errors import (
     AgeRequirementNotMet,

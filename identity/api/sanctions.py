@@ -7,9 +7,9 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
+from identity.api.request_scope import current_keyring, principal
 from identity.api.sanction_schemas import (
     SANCTION_FILING_EXAMPLE,
     SANCTION_LIFT_EXAMPLE,

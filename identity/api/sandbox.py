@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import principal
+from identity.api.request_scope import principal
 from identity.api.sandbox_schemas import SandboxIdentityListSchema
 from identity.api.schemas import ProblemSchema
 from identity.errors import Forbidden

@@ -14,9 +14,9 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, request_epochs, runtime
 from identity.api.openapi import raises
 from identity.api.problems import flatten_messages
+from identity.api.request_scope import current_keyring, principal, request_epochs, runtime
 from identity.api.responses import json_response
 from identity.api.token_schemas import (
     INTROSPECTION_EXAMPLE,

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request
 
-from identity.db import set_read_only
+from identity.engine_behaviour import set_read_only
 from identity.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])

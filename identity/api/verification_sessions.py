@@ -7,10 +7,10 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, runtime
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
+from identity.api.request_scope import current_keyring, principal, runtime
 from identity.api.verification_session_schemas import (
     SESSION_CREATION_EXAMPLE,
     CreatedSessionSchema,

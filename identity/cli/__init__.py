@@ -6,13 +6,25 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
 
-from identity.cli import api_keys, audit, database, disclosures, holds, keys, platforms, purge, sanctions, transparency
+from identity.cli import (
+    api_keys,
+    audit,
+    database,
+    disclosures,
+    holds,
+    keys,
+    platforms,
+    purge,
+    sanctions,
+    transparency,
+    webhooks,
+)
 from identity.cli.check import check
 
 admin = AppGroup("admin", help="Operate the identity service: schema, platforms, API keys, keys, audit.")
 for group in (database.group, platforms.group, api_keys.group, keys.group, sanctions.group, audit.group):
     admin.add_command(group)
-for group in (disclosures.group, holds.group, transparency.group):
+for group in (disclosures.group, holds.group, transparency.group, webhooks.group):
     admin.add_command(group)
 admin.add_command(purge.purge)
 admin.add_command(check)  # builds no app: it must run where the server would not start
@@ -36,7 +48,7 @@ def main() -> None:
 
 def _build_app() -> Flask:
     from identity import create_app
-    from identity.cli.output import fail
+    from identity.cli.command_boundary import fail
     from identity.errors import KeyringError
     from identity.settings import SettingsError
 

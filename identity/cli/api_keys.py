@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command, runtime
+from identity.cli.command_boundary import Outcome, keyring, operator_command, runtime
 from identity.clock import rfc3339
 from identity.extensions import db
 from identity.models import ApiKey

@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command
+from identity.cli.command_boundary import Outcome, keyring, operator_command
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.services import audit as audit_service
+from identity.services.operators import CLI_OPERATOR
 
 group = AppGroup("audit", help="The tamper-evident audit log.")
 
@@ -23,7 +24,7 @@ def checkpoint() -> Outcome:
     --checkpoint` later to detect events deleted from the end of the log."""
     ring = keyring()
     # Recorded first, so the checkpoint covers its own event.
-    audit_service.record(db.session(), ring, actor="operator:cli", action="audit.checkpointed")
+    audit_service.record(db.session(), ring, actor=CLI_OPERATOR, action="audit.checkpointed")
     db.session.flush()
     taken = audit_service.take_checkpoint(db.session(), ring)
     data = taken.as_json()
@@ -51,11 +52,11 @@ def verify(checkpoint_file: Path | None) -> Outcome:
     data = {"ok": report.ok, "events": report.events, "failures": report.failures}
     if report.ok:
         # Recorded after the walk, so this event is checked by the next verification.
-        audit_service.record(db.session(), ring, actor="operator:cli", action="audit.verified",
+        audit_service.record(db.session(), ring, actor=CLI_OPERATOR, action="audit.verified",
                              details={"events": report.events, "ok": True})
         reached = f"; reaches checkpoint event {taken.seq}" if taken is not None else ""
         return Outcome(f"audit chain intact: {report.events} events{reached}", data)
-    audit_service.record(db.session(), ring, actor="operator:cli", action="audit.verified",
+    audit_service.record(db.session(), ring, actor=CLI_OPERATOR, action="audit.verified",
                          details={"events": report.events, "ok": False, "failures": len(report.failures)})
     text = f"audit chain BROKEN: {len(report.failures)} problem(s) in {report.events} events\n" + \
         "\n".join(f"  {f}" for f in report.failures[:50])

@@ -1,5 +1,5 @@
 """`identity-admin check`: the configuration as the server reads it, checked as the server checks
-it at start-up (the same code: `Settings.from_env` and the root key rules of identity.runtime).
+it at start-up (the same code: `Settings.from_env` and the root key rules of identity.process_state).
 
 It builds no app, so it opens no database and, unlike a first start, generates no key: it says
 that one would be generated instead. Secrets and passwords in URLs are never printed.
@@ -15,11 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from identity.cli.output import fail
+from identity.cli.command_boundary import fail
 from identity.crypto.root_keys import load_root_keys
 from identity.errors import KeyringError
 from identity.metrics import service_version
-from identity.runtime import root_key_would_be_generated
+from identity.process_state import root_key_would_be_generated
 from identity.settings import Settings, SettingsError
 
 REDACTED = "***"

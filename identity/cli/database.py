@@ -5,11 +5,12 @@ from __future__ import annotations
 import flask_migrate
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command, runtime
+from identity.cli.command_boundary import Outcome, keyring, operator_command, runtime
 from identity.extensions import db
 from identity.schema_state import MIGRATIONS_DIR, database_revision, head_revision
 from identity.services import audit, epochs
 from identity.services.keyring import ensure_initial_keys
+from identity.services.operators import CLI_OPERATOR
 
 group = AppGroup("db", help="The database schema.")
 
@@ -25,7 +26,7 @@ def upgrade() -> Outcome:
     audit.ensure_chain_head(db.session())
     created = ensure_initial_keys(db.session(), runtime().root_keys)
     db.session.flush()
-    audit.record(db.session(), keyring(), actor="operator:cli", action="schema.upgraded",
+    audit.record(db.session(), keyring(), actor=CLI_OPERATOR, action="schema.upgraded",
                  details={"from": before, "to": after, "keys_created": created})
     text = f"schema at {after}" + (f" (was {before})" if before != after else " (already current)")
     if created:

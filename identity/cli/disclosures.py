@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command, operator_option
+from identity.cli.command_boundary import Outcome, keyring, operator_command, operator_option
 from identity.clock import rfc3339, utc_now
 from identity.errors import OperatorError
 from identity.extensions import db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command, operator_option
+from identity.cli.command_boundary import Outcome, keyring, operator_command, operator_option
 from identity.clock import utc_now
 from identity.extensions import db
 from identity.services import holds

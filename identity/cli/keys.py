@@ -17,18 +17,17 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from identity.cli.command_boundary import Outcome, operator_command, runtime
 from identity.cli.confirmation import confirm, destroying
-from identity.cli.output import Outcome, operator_command, runtime
 from identity.clock import rfc3339, utc_now
-from identity.db import read_only_transactions
+from identity.engine_behaviour import read_only_transactions
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.models.keyring import KEY_KINDS
-from identity.services import key_rotation, maintenance
+from identity.services import key_rotation, maintenance_lock
+from identity.services.operators import CLI_OPERATOR
 
 group = AppGroup("keys", help="Key versions: status, rotation, verification, retirement, revocation.")
-
-ACTOR = "operator:cli"
 
 
 @contextmanager
@@ -104,7 +103,7 @@ def status() -> Outcome:
         if job is not None:
             lines.append(f"unfinished rotation of {kind} to v{job.target_version}: {job.processed:,}/"
                          f"{job.total or 0:,} records; run `identity-admin keys rotate {kind}` to resume it")
-    holder = maintenance.current_holder(session, maintenance.KEYS_LOCK)
+    holder = maintenance_lock.current_holder(session, maintenance_lock.KEYS_LOCK)
     if holder is not None:
         lines.append(f"key operation lock held by {holder.owner} (heartbeat {rfc3339(holder.heartbeat_at)})")
     return Outcome("\n".join(lines) or "no keys; run `identity-admin db upgrade`",
@@ -124,11 +123,11 @@ def status() -> Outcome:
 def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
     """New primary KIND key; data and index then move every record onto it (resumable)."""
     db.session.commit()  # nothing of this command's own is open across the batches
-    cache, owner = runtime().keyring_cache, maintenance.new_owner()
+    cache, owner = runtime().keyring_cache, maintenance_lock.new_owner()
     if stage and kind != "root":
         raise OperatorError("--stage applies to root rotation only")
     if kind == "signing":
-        signing = key_rotation.rotate_signing(transaction, cache, owner=owner, actor=ACTOR)
+        signing = key_rotation.rotate_signing(transaction, cache, owner=owner, actor=CLI_OPERATOR)
         text = f"signing key v{signing.version} is primary: new tokens are signed with it."
         if signing.previous is not None and signing.previous_verifies_until is not None:
             text += (f"\nsigning key v{signing.previous} stays in the JWKS and verifies its tokens until "
@@ -137,7 +136,7 @@ def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
                               "previous_verifies_until": rfc3339(signing.previous_verifies_until)})
     if kind == "root":
         path = runtime().settings.root_key_file
-        root = key_rotation.rotate_root(transaction, cache, path, owner=owner, actor=ACTOR, stage_only=stage)
+        root = key_rotation.rotate_root(transaction, cache, path, owner=owner, actor=CLI_OPERATOR, stage_only=stage)
         data = {"kind": "root", "root_key_id": root.root_key_id, "file": str(root.file), "lines": root.lines,
                 "reencrypted": root.reencrypted, "staged_only": root.staged_only, "resumed": root.resumed}
         if root.staged_only:
@@ -152,7 +151,7 @@ def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
             "line but the first.", data)
     printer = ProgressPrinter()
     try:
-        report = key_rotation.rotate_records(transaction, cache, kind, owner=owner, actor=ACTOR,
+        report = key_rotation.rotate_records(transaction, cache, kind, owner=owner, actor=CLI_OPERATOR,
                                              batch_size=batch_size, pause=pause, progress=printer)
     except KeyboardInterrupt:
         raise OperatorError(f"interrupted; run `identity-admin keys rotate {kind}` again to resume") from None
@@ -181,7 +180,7 @@ def verify(batch_size: int) -> Outcome:
     cache = runtime().keyring_cache
     report = key_rotation.verify_records(read_transaction, cache, batch_size=batch_size)
     with transaction() as session:
-        key_rotation.record_verification(session, cache, report, actor=ACTOR)
+        key_rotation.record_verification(session, cache, report, actor=CLI_OPERATOR)
     summary = (f"{report.records:,} records: {report.decrypted:,} decrypted, {report.indexes:,} indexes match; "
                f"{report.keys} keys open under the root key file"
                + (f" ({report.keys_under_old_root} still under an older root key)"
@@ -204,10 +203,10 @@ def retire(kind: str, version: int, yes: bool) -> Outcome:
     """Destroy a key version's material for good; refuses while anything may still need it."""
     confirm(f"Destroy {kind} key v{version} for good? Backups taken under it will no longer open.", yes)
     db.session.commit()
-    cache, owner = runtime().keyring_cache, maintenance.new_owner()
-    with maintenance.held(transaction, maintenance.KEYS_LOCK, owner):
+    cache, owner = runtime().keyring_cache, maintenance_lock.new_owner()
+    with maintenance_lock.held(transaction, maintenance_lock.KEYS_LOCK, owner):
         with transaction() as session:
-            key, newly = key_rotation.retire_key(session, cache, kind, version, actor=ACTOR)
+            key, newly = key_rotation.retire_key(session, cache, kind, version, actor=CLI_OPERATOR)
             retired_at = key.retired_at
     data = {"kind": kind, "version": version, "state": "retired", "retired_at": rfc3339(retired_at)}
     if not newly:
@@ -232,7 +231,7 @@ def revoke(kind: str, version: int, compromised: bool, yes: bool) -> Outcome:
         key_rotation.check_signing_revocation(session, version)
     confirm(f"Revoke signing key v{version} now? Every token it signed stops working at once.", yes)
     with transaction() as session:
-        revoked = key_rotation.revoke_signing_key(session, runtime().keyring_cache, version, actor=ACTOR)
+        revoked = key_rotation.revoke_signing_key(session, runtime().keyring_cache, version, actor=CLI_OPERATOR)
     data = {"kind": kind, "version": version, "kid": revoked.kid, "state": "retired",
             "revoked_at": rfc3339(revoked.revoked_at), "already_retired": not revoked.newly}
     if not revoked.newly:

@@ -11,12 +11,12 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from identity.cli.output import Outcome, keyring, operator_command, runtime
+from identity.cli.command_boundary import Outcome, keyring, operator_command, runtime
 from identity.clock import utc_now
 from identity.extensions import db
 from identity.services import audit
 from identity.services import purge as purge_service
-from identity.services.platforms import OPERATOR
+from identity.services.operators import CLI_OPERATOR
 
 
 @click.command("purge")
@@ -39,7 +39,7 @@ def purge(batch_size: int) -> Outcome:
                 break
             totals[step.name] += removed
             click.echo(f"{step.name}: {totals[step.name]} so far", err=True)
-    audit.record(db.session(), keyring(), actor=OPERATOR, action="purge.completed", details=totals)
+    audit.record(db.session(), keyring(), actor=CLI_OPERATOR, action="purge.completed", details=totals)
     text = "\n".join(f"{step.name}: {totals[step.name]} {step.what}" for step in purge_service.STEPS)
     return Outcome(text, {"purged": totals, "audit_retention_days": retention.days})
 

@@ -8,11 +8,11 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from identity.cli.output import Outcome, keyring, operator_command
+from identity.cli.command_boundary import Outcome, keyring, operator_command
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.services import audit, transparency
-from identity.services.platforms import OPERATOR
+from identity.services.operators import CLI_OPERATOR
 
 group = AppGroup("transparency", help="Transparency reports on disclosures and sanctions.")
 
@@ -36,7 +36,7 @@ def report(start: datetime, end: datetime) -> Outcome:
     if last < first:
         raise OperatorError("--to must not be before --from")
     counts = transparency.report(db.session(), _midnight(first), _midnight(last + timedelta(days=1)))
-    audit.record(db.session(), keyring(), actor=OPERATOR, action="transparency.reported",
+    audit.record(db.session(), keyring(), actor=CLI_OPERATOR, action="transparency.reported",
                  details={"from": first.isoformat(), "to": last.isoformat()})
     data: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat(), **counts}
     d = counts["disclosures"]

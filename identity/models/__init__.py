@@ -13,10 +13,11 @@ from identity.models.platform import ApiKey, Platform
 from identity.models.sanction import Sanction
 from identity.models.token import RevokedToken
 from identity.models.verification import VerificationSession
+from identity.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account", "ApiKey", "AuditChainBase", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "CreditPenalty",
     "DisclosureRequest", "EPOCH_TOPICS", "Group", "GroupManager", "IdempotencyRecord", "KEY_KINDS", "KeyVersion",
     "LegalHold", "MaintenanceLock", "Person", "Platform", "RegistrationMismatch", "RevokedToken", "RotationJob",
-    "Sanction", "SecurityAssessment", "VerificationSession",
+    "Sanction", "SecurityAssessment", "VerificationSession", "WebhookDelivery", "WebhookEndpoint",
 ]

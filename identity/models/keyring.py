@@ -57,7 +57,7 @@ class MaintenanceLock(Base):
 
     `owner` is `host:pid:nonce`. The holder refreshes `heartbeat_at` in every batch
     transaction; a lock whose holder is a dead process on this host, or whose heartbeat is
-    older than `services.maintenance.STALE_AFTER_SECONDS`, may be taken over.
+    older than `services.maintenance_lock.STALE_AFTER_SECONDS`, may be taken over.
     """
 
     __tablename__ = "maintenance_locks"

@@ -19,7 +19,8 @@ REASON_CODES = (
 
 class Sanction(Base):
     __tablename__ = "sanctions"
-    __table_args__ = (Index("ix_sanctions_person_platform", "person_id", "platform_id"),)
+    __table_args__ = (Index("ix_sanctions_person_platform", "person_id", "platform_id"),
+                      Index("ix_sanctions_expiry_unannounced", "expiry_announced_at", "expires_at"))
 
     id: Mapped[str] = mapped_column(String(30), primary_key=True)
     platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
@@ -35,6 +36,9 @@ class Sanction(Base):
     lift_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # The group whose closure filed it, if one did.
     group_id: Mapped[str | None] = mapped_column(ForeignKey("groups.id"), nullable=True)
+    # When the `sanction.expired` webhook event was stored for it (the delivery worker's sweep):
+    # set once, so each expiry is announced exactly once.
+    expiry_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def status_at(self, moment: datetime) -> str:
         """`lifted`, `expired` or `active`: expiry needs no job, it is read off the clock."""

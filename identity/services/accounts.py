@@ -6,6 +6,7 @@ another platform's pseudonym is answered exactly as one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from identity.services import audit, cross_border, epochs, ownership, sanctions,
 from identity.services.authentication import Principal
 from identity.services.credit import FULL_CREDIT, Credit, credit_of
 from identity.services.epoch_cache import next_utc_midnight
+from identity.services.webhooks import outbox
 
 RETENTION_RULE = (
     "Held while the person has an open account on any platform, or while a sanction or a credit penalty "
@@ -32,8 +34,25 @@ RETENTION_RULE = (
 )
 
 
-# Belt and braces: a cached account view is re-read at least this often.
-MAX_VIEW_AGE = timedelta(seconds=300)
+# Belt and braces: cached state about an account (its view, its token state) is re-read at least
+# this often, even with no epoch bump.
+MAX_CACHED_STATE_AGE = timedelta(seconds=300)
+
+
+def cached_state_valid_until(now: datetime, *, adult: bool, restrictions: Iterable[Sanction],
+                             credit_changes_at: datetime | None) -> datetime:
+    """The first moment cached state about an account could change without anyone writing (and
+    bumping the `access` epoch): a restriction's end, a credit penalty's, or the next UTC midnight
+    for a minor, who may come of age; at the latest `MAX_CACHED_STATE_AGE` from now."""
+    until = now + MAX_CACHED_STATE_AGE
+    if credit_changes_at is not None:
+        until = min(until, credit_changes_at)
+    for sanction in restrictions:
+        if sanction.expires_at is not None:
+            until = min(until, sanction.expires_at)
+    if not adult:
+        until = min(until, next_utc_midnight(now))
+    return until
 
 
 @dataclass(frozen=True)
@@ -45,22 +64,12 @@ class AccountView:
     credit: Credit = FULL_CREDIT
 
     def valid_until(self, now: datetime) -> datetime:
-        """The first moment this view could change without anyone writing (and bumping the
-        `access` epoch): a restriction's end, a credit penalty's, or midnight for a minor who may
-        come of age."""
-        until = now + MAX_VIEW_AGE
-        if self.credit.changes_at is not None:
-            until = min(until, self.credit.changes_at)
-        for sanction in self.restrictions:
-            if sanction.expires_at is not None:
-                until = min(until, sanction.expires_at)
-        if not self.adult:
-            until = min(until, next_utc_midnight(now))
-        return until
+        return cached_state_valid_until(now, adult=self.adult, restrictions=self.restrictions,
+                                        credit_changes_at=self.credit.changes_at)
 
 
 def get_account(session: Session, platform_id: str, pseudonym: str) -> Account:
-    return ownership.own_account(session, platform_id, pseudonym)
+    return ownership.require_platform_account(session, platform_id, pseudonym)
 
 
 def is_adult(keyring: Keyring, person: Person, today: Any) -> bool:
@@ -99,7 +108,9 @@ def close(session: Session, keyring: Keyring, principal: Principal, pseudonym: s
     account.status, account.slot, account.closed_at = ACCOUNT_CLOSED, None, now
     session.flush()
     epochs.bump(session, "access")  # tokens of this account stop introspecting as active at once
-    state = sanctions.settle_person(session, account.person, now)
+    state = sanctions.apply_retention(session, account.person, now)
+    outbox.record_event(session, principal.platform_id, "account.closed",
+                        {"pseudonym": account.pseudonym, "closed_at": now}, now)
     audit.record(session, keyring, actor=principal.actor, action="account.closed", subject=account.pseudonym,
                  details={"platform": principal.platform_id, "identity_erased": state == PERSON_ERASED,
                           "person_state": state})

@@ -83,7 +83,7 @@ def request(session: Session, keyring: Keyring, operator: str, *, platform_id: s
     authority = check_text("--authority", authority)
     case_ref = check_text("--case-ref", case_ref)
     legal_basis = check_text("--legal-basis", legal_basis)
-    account = ownership.own_account(session, platform_id, pseudonym)
+    account = ownership.require_platform_account(session, platform_id, pseudonym)
     row = DisclosureRequest(id=new_disclosure_id(), platform_id=platform_id, account_id=account.id,
                             authority=authority, case_ref=case_ref, legal_basis=legal_basis,
                             status=DISCLOSURE_PENDING, requested_by=operator, requested_at=now)

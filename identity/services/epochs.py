@@ -77,7 +77,7 @@ class EpochReader:
             pooled = self._engine.raw_connection()  # runs the engine's connect hooks (SQLite pragmas)
             connection = pooled.dbapi_connection
             pooled.detach()  # ours for good: never handed to a request, never left in a transaction
-            if self._engine.dialect.name != "sqlite":  # SQLite's connections already autocommit (db.py)
+            if self._engine.dialect.name != "sqlite":  # SQLite's connections already autocommit (engine_behaviour.py)
                 connection.autocommit = True
             self._local.connection = connection
         return connection

@@ -30,6 +30,7 @@ from identity.models.group import GROUP_ACTIVE, GROUP_CLOSED
 from identity.models.person import ACCOUNT_CLOSED, PERSON_ERASED
 from identity.services import audit, credit, epochs, ownership, sanctions
 from identity.services.authentication import Principal
+from identity.services.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def create(session: Session, keyring: Keyring, principal: Principal, founder: st
     # person (from two of their accounts): the second counts the first's group. The account's is
     # taken first because the group's foreign key share-locks it on PostgreSQL anyway, and taking
     # it after the person's could deadlock with a closure (which holds accounts, then persons).
-    account = ownership.own_account(session, principal.platform_id, founder, for_update=True)
+    account = ownership.require_platform_account(session, principal.platform_id, founder, for_update=True)
     if account.status == ACCOUNT_CLOSED:
         raise _refuse(Refusal.CLOSED)
     person = session.get(Person, account.person_id, with_for_update=True, populate_existing=True)
@@ -115,13 +116,13 @@ def record_refusal(session: Session, keyring: Keyring, principal: Principal, ref
 # --- reading ----------------------------------------------------------------------------------
 
 def get(session: Session, principal: Principal, group_id: str) -> GroupView:
-    return _view(session, ownership.own_group(session, principal.platform_id, group_id))
+    return _view(session, ownership.require_platform_group(session, principal.platform_id, group_id))
 
 
 def founded_by(session: Session, principal: Principal, founder: str) -> list[GroupView]:
     """Groups founded by this account, newest first. By account, not person: listing the person's
     groups would show the platform which of its accounts belong to one person."""
-    account = ownership.own_account(session, principal.platform_id, founder)
+    account = ownership.require_platform_account(session, principal.platform_id, founder)
     rows = session.scalars(select(Group).where(Group.founder_account_id == account.id)
                            .order_by(Group.created_at.desc(), Group.id.desc())).all()
     return [_view(session, group) for group in rows]
@@ -130,7 +131,7 @@ def founded_by(session: Session, principal: Principal, founder: str) -> list[Gro
 # --- managers ---------------------------------------------------------------------------------
 
 def _open_group(session: Session, principal: Principal, group_id: str) -> Group:
-    group = ownership.own_group(session, principal.platform_id, group_id, for_update=True)
+    group = ownership.require_platform_group(session, principal.platform_id, group_id, for_update=True)
     if group.status != GROUP_ACTIVE:
         raise Conflict("The group is closed; its managers can no longer change.")
     return group
@@ -141,7 +142,7 @@ def add_manager(session: Session, keyring: Keyring, principal: Principal, group_
     """Make one of the platform's accounts a manager. The person behind it must hold `group:manage`
     (no active group-management suspension here): 403 `group_management_refused` otherwise."""
     group = _open_group(session, principal, group_id)
-    account = ownership.own_account(session, principal.platform_id, pseudonym)
+    account = ownership.require_platform_account(session, principal.platform_id, pseudonym)
     if account.id == group.founder_account_id:
         raise ValidationFailed({"pseudonym": ["The founder already manages the group."]})
     if account.status == ACCOUNT_CLOSED:
@@ -160,7 +161,7 @@ def add_manager(session: Session, keyring: Keyring, principal: Principal, group_
 def remove_manager(session: Session, keyring: Keyring, principal: Principal, group_id: str, pseudonym: str,
                    now: datetime) -> None:
     group = _open_group(session, principal, group_id)
-    account = ownership.own_account(session, principal.platform_id, pseudonym)
+    account = ownership.require_platform_account(session, principal.platform_id, pseudonym)
     manager = session.get(GroupManager, (group.id, account.id))
     if manager is None:
         raise NotFound("The account is not a manager of this group.")
@@ -199,7 +200,7 @@ def close(session: Session, keyring: Keyring, principal: Principal, group_id: st
     too, until the score would climb back by itself. A person whose identity was already erased
     cannot be bound, and is skipped. Lock order: group, then each account, then its person.
     """
-    group = ownership.own_group(session, principal.platform_id, group_id, for_update=True)
+    group = ownership.require_platform_group(session, principal.platform_id, group_id, for_update=True)
     if group.status != GROUP_ACTIVE:
         raise Conflict("The group is already closed.")
     policy = principal.policy
@@ -243,6 +244,9 @@ def close(session: Session, keyring: Keyring, principal: Principal, group_id: st
         if blacklisted_until is not None:
             file(founder, "blacklist", blacklisted_until)
     epochs.bump(session, "access")  # the founder's `group:create` may change by the score alone
+    outbox.record_event(session, principal.platform_id, "group.closed", {
+        "group": group.id, "founder": outcome.view.founder, "reason_code": closure.reason_code,
+        "sanctions": [s.sanction.id for s in outcome.sanctions], "closed_at": now}, now)
     audit.record(session, keyring, actor=principal.actor, action="group.closed", subject=group.id,
                  details={"platform": principal.platform_id, "reason_code": closure.reason_code,
                           "credit_score": outcome.credit_after.score if outcome.credit_after else None,

@@ -31,7 +31,7 @@ def has_active_hold(session: Session, person_id: uuid.UUID) -> bool:
 def place(session: Session, keyring: Keyring, operator: str, *, platform_id: str, pseudonym: str, case_ref: str,
           now: datetime) -> LegalHold:
     case_ref = check_text("--case-ref", case_ref)
-    account = ownership.own_account(session, platform_id, pseudonym, for_update=True)
+    account = ownership.require_platform_account(session, platform_id, pseudonym, for_update=True)
     person = account.person
     session.refresh(person, with_for_update=True)  # an erasure racing the hold either waits or has won
     if person.state == PERSON_ERASED:
@@ -61,7 +61,7 @@ def release(session: Session, keyring: Keyring, operator: str, hold_id: str, now
     session.flush()
     person = session.get(Person, hold.person_id)
     assert person is not None
-    state = sanctions.settle_person(session, person, now)
+    state = sanctions.apply_retention(session, person, now)
     audit.record(session, keyring, actor=actor_of(operator), action="hold.released", subject=hold.id,
                  details={"platform": hold.platform_id, "person_state": state}, now=now)
     return hold, state

@@ -2,7 +2,7 @@
 
 Data and index rotations are resumable jobs over every person row:
 
-1. Under the `keys` maintenance lock (`services.maintenance`), either resume the kind's
+1. Under the `keys` maintenance lock (`services.maintenance_lock`), either resume the kind's
    unfinished `rotation_jobs` row, or create the new primary key version and the job in one
    transaction. From that commit on, every process writes new records under the new key (the
    `keys` epoch moves, so each request reloads the keyring).
@@ -42,15 +42,16 @@ from identity.clock import utc_now
 from identity.crypto import envelope
 from identity.crypto.keyring import Keyring
 from identity.crypto.root_keys import RootKeys, fingerprint, load_root_keys, prepend_root_key
-from identity.db import scrub_after_commit
+from identity.engine_behaviour import scrub_after_commit
 from identity.errors import KeyringError, OperatorError
 from identity.models import AuditEvent, KeyVersion, Person, RotationJob
 from identity.models.keyring import KEY_KINDS, KEY_PRIMARY, KEY_RETIRED
 from identity.models.token import MAX_TOKEN_TTL_SECONDS
-from identity.services import audit, epochs, maintenance, vault
+from identity.services import audit, epochs, maintenance_lock, vault
 from identity.services.keyring import KeyringCache, add_key_version, reencrypt_keyring
-from identity.services.maintenance import UnitOfWork
+from identity.services.maintenance_lock import UnitOfWork
 from identity.services.signing import LEEWAY_SECONDS, kid_of
+from identity.services.webhooks import endpoints as webhook_endpoints
 
 DEFAULT_BATCH_SIZE = 2000
 RECORD_KINDS = ("data", "index")
@@ -277,7 +278,7 @@ def _batches(uow: UnitOfWork, cache: KeyringCache, kind: str, job_id: int, owner
                 # transaction), and the resumed job simply moves those rows again: no need to wait
                 # for the WAL flush on every batch.
                 session.execute(text("SET LOCAL synchronous_commit = off"))
-            maintenance.heartbeat(session, maintenance.KEYS_LOCK, owner)
+            maintenance_lock.heartbeat(session, maintenance_lock.KEYS_LOCK, owner)
             job = session.get(RotationJob, job_id)
             assert job is not None
             target = job.target_version
@@ -327,7 +328,7 @@ def rotate_records(uow: UnitOfWork, cache: KeyringCache, kind: str, *, owner: st
         raise OperatorError(f"{kind} keys are not rotated record by record")
     if batch_size < 1:
         raise OperatorError("the batch size must be at least 1")
-    with maintenance.held(uow, maintenance.KEYS_LOCK, owner) as took_over_from:
+    with maintenance_lock.held(uow, maintenance_lock.KEYS_LOCK, owner) as took_over_from:
         with uow() as session:
             job_id, resumed = _start_or_resume(session, cache, kind, actor)
             job = session.get(RotationJob, job_id)
@@ -354,9 +355,12 @@ def rotate_records(uow: UnitOfWork, cache: KeyringCache, kind: str, *, owner: st
             assert job is not None
             now = utc_now()
             job.state, job.finished_at, job.updated_at, job.failed = JOB_DONE, now, now, len(failures)
+            details = {"kind": kind, "version": target, "job": job_id, "records": job.processed,
+                       "failed": len(failures), "resumed": resumed}
+            if kind == "data":  # webhook endpoint secrets are wrapped under the data key too
+                details["webhook_secrets"] = webhook_endpoints.rewrap_secrets(session, _keyring(cache, session))
             audit.record(session, _keyring(cache, session), actor=actor, action="keys.rotation_finished",
-                         details={"kind": kind, "version": target, "job": job_id, "records": job.processed,
-                                  "failed": len(failures), "resumed": resumed})
+                         details=details)
             processed = job.processed
     return RotationReport(kind=kind, version=target, resumed=resumed, processed=processed, total=total,
                           moved_this_run=processed - processed_before, seconds=seconds, failures=failures,
@@ -394,7 +398,7 @@ def jwks_window_end(session: Session, version: int) -> datetime | None:
 
 def rotate_signing(uow: UnitOfWork, cache: KeyringCache, *, owner: str, actor: str) -> SigningRotation:
     """A new primary signing key; the old one still verifies (and stays in the JWKS) until its tokens expire."""
-    with maintenance.held(uow, maintenance.KEYS_LOCK, owner):
+    with maintenance_lock.held(uow, maintenance_lock.KEYS_LOCK, owner):
         with uow() as session:
             previous = session.scalar(select(KeyVersion.version).where(KeyVersion.kind == "signing",
                                                                        KeyVersion.state == KEY_PRIMARY))
@@ -430,7 +434,7 @@ def rotate_root(uow: UnitOfWork, cache: KeyringCache, root_key_file: Path, *, ow
     stopped after writing the file, or `--stage`), no other key is added; the keyring is
     re-encrypted under the first line already there.
     """
-    with maintenance.held(uow, maintenance.KEYS_LOCK, owner):
+    with maintenance_lock.held(uow, maintenance_lock.KEYS_LOCK, owner):
         root_keys = load_root_keys(root_key_file)
         with uow() as session:
             resumed = not _keyring_under_current(session, root_keys)
@@ -473,6 +477,11 @@ def _usage(session: Session, kind: str) -> dict[int, int]:
     if kind in _KINDS:
         column = _KINDS[kind].version_col()
         rows = session.execute(select(column, func.count()).where(column.is_not(None)).group_by(column))
+        if kind == "data":  # persons' keys, and webhook endpoint secrets
+            usage = {int(version): int(count) for version, count in rows}
+            for version, count in webhook_endpoints.secret_key_versions(session).items():
+                usage[version] = usage.get(version, 0) + count
+            return usage
     elif kind == "audit":
         rows = session.execute(select(AuditEvent.key_version, func.count()).group_by(AuditEvent.key_version))
     else:
@@ -604,8 +613,7 @@ class VerifyReport:
                 "failures": [{"person": pid, "problems": problems} for pid, problems in shown.items()]}
 
 
-_VERIFY_COLUMNS = ("id", "state", "dek_wrapped", "dek_version", "name_ct", "document_ct", "phone_ct",
-                   "birth_date_ct", "doc_index", "doc_index_version")
+_VERIFY_COLUMNS = vault.SEALED_RECORD_COLUMNS
 
 
 def verify_records(read: UnitOfWork, cache: KeyringCache, *, batch_size: int = DEFAULT_BATCH_SIZE,

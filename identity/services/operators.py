@@ -8,6 +8,9 @@ import unicodedata
 
 from identity.errors import OperatorError
 
+# The audit actor of the admin CLI's acts that take no named operator (platforms, keys, purges, ...).
+CLI_OPERATOR = "operator:cli"
+
 # A login name, not a person's full name: what the operator is known by on the hosts.
 _OPERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,47}")
 

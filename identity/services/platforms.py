@@ -20,15 +20,15 @@ from identity.ids import new_key_id, new_platform_id
 from identity.models import ApiKey, Platform
 from identity.rates import parse_rate
 from identity.services import audit, epochs
+from identity.services.operators import CLI_OPERATOR
 
 SCOPES = (
     "registrations:write", "accounts:read", "accounts:write", "tokens:issue", "tokens:introspect",
-    "sanctions:read", "sanctions:write", "groups:read", "groups:write",
+    "sanctions:read", "sanctions:write", "groups:read", "groups:write", "webhooks:write",
 )
 PHONE_POLICIES = ("forbidden", "optional", "required")
 # `overseas`: the platform is abroad, so personal data may only reach it under a security assessment.
 JURISDICTIONS = ("domestic", "overseas")
-OPERATOR = "operator:cli"
 MAX_RETURN_URLS = 20
 MAX_URL_LENGTH = 2000
 
@@ -192,7 +192,7 @@ def create_platform(session: Session, keyring: Keyring, name: str, policy: Platf
             session.flush()
     except IntegrityError:
         raise OperatorError(f"a platform named {name!r} already exists") from None
-    audit.record(session, keyring, actor=OPERATOR, action="platform.created", subject=platform.id,
+    audit.record(session, keyring, actor=CLI_OPERATOR, action="platform.created", subject=platform.id,
                  details={"policy": policy.as_json(), "sandbox": sandbox})
     return platform
 
@@ -223,7 +223,7 @@ def update_policy(session: Session, keyring: Keyring, platform_id: str, data: An
         session.flush()
         epochs.bump(session, "auth")
         epochs.bump(session, "access")
-    audit.record(session, keyring, actor=OPERATOR, action="platform.policy_updated", subject=platform.id,
+    audit.record(session, keyring, actor=CLI_OPERATOR, action="platform.policy_updated", subject=platform.id,
                  details={"policy": after.as_json(), "changed": changed})
     return platform
 
@@ -233,7 +233,7 @@ def disable_platform(session: Session, keyring: Keyring, platform_id: str) -> Pl
     if platform.status != "disabled":
         platform.status, platform.disabled_at = "disabled", utc_now()
         epochs.bump(session, "auth")
-        audit.record(session, keyring, actor=OPERATOR, action="platform.disabled", subject=platform.id)
+        audit.record(session, keyring, actor=CLI_OPERATOR, action="platform.disabled", subject=platform.id)
     return platform
 
 
@@ -258,7 +258,7 @@ def issue_api_key(session: Session, keyring: Keyring, hasher: key_secrets.Secret
                  created_at=utc_now())
     session.add(row)
     session.flush()
-    audit.record(session, keyring, actor=OPERATOR, action="api_key.issued", subject=key_id,
+    audit.record(session, keyring, actor=CLI_OPERATOR, action="api_key.issued", subject=key_id,
                  details={"platform": platform.id, "scopes": scopes})
     return row, key_secrets.format_api_key(key_id, secret)
 
@@ -277,6 +277,6 @@ def revoke_api_key(session: Session, keyring: Keyring, key_id: str) -> ApiKey:
     if row.revoked_at is None:
         row.revoked_at = utc_now()
         epochs.bump(session, "auth")
-        audit.record(session, keyring, actor=OPERATOR, action="api_key.revoked", subject=key_id,
+        audit.record(session, keyring, actor=CLI_OPERATOR, action="api_key.revoked", subject=key_id,
                      details={"platform": row.platform_id})
     return row

@@ -20,10 +20,18 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from identity.crypto.keyring import Keyring
-from identity.models import Account, IdempotencyRecord, LegalHold, Person, RevokedToken, VerificationSession
+from identity.models import (
+    Account,
+    IdempotencyRecord,
+    LegalHold,
+    Person,
+    RevokedToken,
+    VerificationSession,
+    WebhookDelivery,
+)
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED
 from identity.services import audit, sanctions, verification_sessions
-from identity.services.platforms import OPERATOR
+from identity.services.operators import CLI_OPERATOR
 
 # Verification sessions and delivered webhook events are kept this long after they end.
 DELIVERED_RETENTION = timedelta(days=30)
@@ -78,6 +86,19 @@ def _ended_verification_sessions(ctx: PurgeContext) -> int:
     return len(ids)
 
 
+def _ended_webhook_deliveries(ctx: PurgeContext) -> int:
+    """Webhook deliveries that ended (delivered, or abandoned after the retry window or with their
+    endpoint) and whose event is older than DELIVERED_RETENTION: no delivery lasts past 3 days."""
+    ids = ctx.session.scalars(select(WebhookDelivery.id).where(
+        WebhookDelivery.created_at <= ctx.now - DELIVERED_RETENTION, WebhookDelivery.next_attempt_at.is_(None))
+        .order_by(WebhookDelivery.id).limit(ctx.batch)).all()
+    if not ids:
+        return 0
+    ctx.session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+    _audit_batch(ctx, "webhook_deliveries", len(ids))
+    return len(ids)
+
+
 def _ended_sanction_traces(ctx: PurgeContext) -> int:
     """What `sanctions purge-expired` does, one batch (it audits itself). Counts people examined,
     so that a batch whose people were all revived meanwhile still moves the step on."""
@@ -94,7 +115,7 @@ def _released_identities(ctx: PurgeContext) -> int:
                                  .order_by(Person.id).limit(ctx.batch)).all()
     if not people:
         return 0
-    settled = [sanctions.settle_person(ctx.session, person, ctx.now) for person in people]
+    settled = [sanctions.apply_retention(ctx.session, person, ctx.now) for person in people]
     _audit_batch(ctx, "released_identities", len(people),
                  erased=sum(state == PERSON_ERASED for state in settled))
     return len(people)
@@ -110,7 +131,7 @@ def _audit_events(ctx: PurgeContext) -> int:
 
 
 def _audit_batch(ctx: PurgeContext, step: str, removed: int, **extra: int) -> None:
-    audit.record(ctx.session, ctx.keyring, actor=OPERATOR, action="purge.batch", subject=step,
+    audit.record(ctx.session, ctx.keyring, actor=CLI_OPERATOR, action="purge.batch", subject=step,
                  details={"removed": removed, **extra}, now=ctx.now)
 
 
@@ -118,8 +139,7 @@ STEPS: tuple[PurgeStep, ...] = (
     PurgeStep("idempotency_records", "expired idempotency record(s)", _idempotency_records),
     PurgeStep("revoked_tokens", "expired revoked token id(s)", _revoked_tokens),
     PurgeStep("verification_sessions", "ended verification session(s)", _ended_verification_sessions),
-    # Here, when their table exists: webhook events delivered (or abandoned) more than
-    # DELIVERED_RETENTION ago.
+    PurgeStep("webhook_deliveries", "ended webhook delivery(ies)", _ended_webhook_deliveries),
     PurgeStep("sanction_traces", "ended sanction trace(s) examined", _ended_sanction_traces),
     PurgeStep("released_identities", "identity(ies) no longer held", _released_identities),
     # Last, so the events the other steps wrote are part of the kept chain.

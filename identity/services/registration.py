@@ -38,7 +38,7 @@ from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED,
 from identity.rates import Rate
 from identity.services import accounts, audit, credit, mismatches, sanctions, sandbox, vault
 from identity.services.authentication import Principal
-from identity.services.maintenance import UnitOfWork
+from identity.services.maintenance_lock import UnitOfWork
 from identity.verifiers import Verification, Verifier
 
 GUARDIAN_CONSENT_AGE = 14  # PIPL art. 31
@@ -140,8 +140,9 @@ def _open_accounts(session: Session, person: Person, platform_id: str) -> list[A
 HELD_NAME = "held_name"  # the mismatch's source in the audit log; the authority's is "authority"
 
 
-def _refusal(session: Session, keyring: Keyring, principal: Principal, person: Person,
-             prepared: PreparedRegistration, now: datetime, *, name_checked: bool = False) -> list[Account]:
+def _open_accounts_unless_refused(session: Session, keyring: Keyring, principal: Principal, person: Person,
+                                  prepared: PreparedRegistration, now: datetime, *,
+                                  name_checked: bool = False) -> list[Account]:
     """Raise if this person may not open another account on this platform; else their open
     accounts here.
 
@@ -183,7 +184,7 @@ def precheck(session: Session, keyring: Keyring, principal: Principal, prepared:
         return False
     if person.state == PERSON_ACTIVE and not vault.name_matches(keyring, person, prepared.identity.real_name):
         return True
-    _refusal(session, keyring, principal, person, prepared, now, name_checked=True)
+    _open_accounts_unless_refused(session, keyring, principal, person, prepared, now, name_checked=True)
     return False
 
 
@@ -295,10 +296,10 @@ def register(session: Session, keyring: Keyring, principal: Principal, prepared:
             settled = person.state
             if settled == PERSON_TRACE:
                 # Under the person's row lock: a trace whose sanctions have all ended is erased here.
-                settled = sanctions.settle_person(session, person, now)
+                settled = sanctions.apply_retention(session, person, now)
                 if settled == PERSON_ACTIVE:
                     continue  # a racing registration revived them first: check again as an active person
-            taken = _refusal(session, keyring, principal, person, prepared, now)
+            taken = _open_accounts_unless_refused(session, keyring, principal, person, prepared, now)
             if settled == PERSON_TRACE:
                 _revive(session, keyring, person, prepared)
             elif settled == PERSON_ERASED:
@@ -349,7 +350,7 @@ class Registrar:
 class Boundary:
     """What one caller lends one registration: its transactions, its keyring and its epoch.
 
-    `apart` and `final` are units of work (`services/maintenance.UnitOfWork`): each `with` block
+    `apart` and `final` are units of work (`services/maintenance_lock.UnitOfWork`): each `with` block
     is one transaction, rolled back when the block raises.
 
     - `apart` commits when its block ends. It holds what must be committed on its own: the

@@ -6,7 +6,7 @@ or its `expires_at` passes: expiry is read off the clock, no job has to run for 
 end. Every change bumps the `access` epoch in the same transaction, so per-process caches of
 token permissions drop at once.
 
-Retention (`settle_person`): a person with an open account anywhere keeps their identity data.
+Retention (`apply_retention`): a person with an open account anywhere keeps their identity data.
 Without one, an active sanction of any kind keeps a *trace*: the blind index, and the DEK with
 the encrypted document (so the index can be recomputed when the index key rotates). That is
 all a sanction needs to follow the person through a new registration; name, phone and birth
@@ -25,14 +25,15 @@ from sqlalchemy.orm import Session
 
 from identity.clock import rfc3339
 from identity.crypto.keyring import Keyring
-from identity.db import scrub_after_commit
+from identity.engine_behaviour import scrub_after_commit
 from identity.errors import Conflict, IdentityErased, NotFound, ValidationFailed
 from identity.ids import looks_like, new_sanction_id
 from identity.models import Account, CreditPenalty, LegalHold, Person, Sanction
 from identity.models.person import ACCOUNT_ACTIVE, ACCOUNT_CLOSED, PERSON_ACTIVE, PERSON_ERASED, PERSON_TRACE
 from identity.services import audit, credit, epochs, holds, ownership, vault
 from identity.services.authentication import Principal
-from identity.services.platforms import OPERATOR
+from identity.services.operators import CLI_OPERATOR
+from identity.services.webhooks import announcements
 
 
 def _is_active(now: datetime) -> ColumnElement[bool]:
@@ -129,7 +130,7 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
         raise ValidationFailed({"expires_at": ["Must be in the future."]})
     # Account, then person: the order closing takes them in (it updates the account first), so
     # a filing racing a close waits for it instead of deadlocking with it.
-    account = ownership.own_account(session, principal.platform_id, filing.pseudonym, for_update=True)
+    account = ownership.require_platform_account(session, principal.platform_id, filing.pseudonym, for_update=True)
     person = _locked(session, account.person)
     if person.state == PERSON_ERASED or (
             account.status == ACCOUNT_CLOSED and not _held_by_platform(session, person.id, principal.platform_id, now)):
@@ -142,7 +143,8 @@ def file(session: Session, keyring: Keyring, principal: Principal, filing: Filin
     session.add(sanction)
     session.flush()
     epochs.bump(session, "access")
-    settle_person(session, person, now)  # filed after the last account closed: reduce to a trace
+    apply_retention(session, person, now)  # filed after the last account closed: reduce to a trace
+    announcements.sanction_filed(session, sanction, now)
     audit.record(session, keyring, actor=principal.actor, action="sanction.filed", subject=sanction.id,
                  details={"platform": principal.platform_id, "kind": sanction.kind,
                           "reason_code": sanction.reason_code, "expires_at": rfc3339(sanction.expires_at)},
@@ -165,14 +167,14 @@ def _held_by_platform(session: Session, person_id: uuid.UUID, platform_id: str, 
 
 
 def get(session: Session, principal: Principal, sanction_id: str, now: datetime) -> SanctionView:
-    return _view(session, ownership.own_sanction(session, principal.platform_id, sanction_id), now)
+    return _view(session, ownership.require_platform_sanction(session, principal.platform_id, sanction_id), now)
 
 
 def history(session: Session, principal: Principal, pseudonym: str, now: datetime) -> list[SanctionView]:
     """Every sanction binding the person behind this pseudonym on this platform, newest first,
     lifted and expired included, whichever of the person's accounts here it was filed against:
     the platform already sees them all in each account's `restrictions`."""
-    account = ownership.own_account(session, principal.platform_id, pseudonym)
+    account = ownership.require_platform_account(session, principal.platform_id, pseudonym)
     rows = session.execute(
         select(Sanction, Account.pseudonym).join(Account, Account.id == Sanction.account_id)
         .where(Sanction.person_id == account.person_id, Sanction.platform_id == principal.platform_id)
@@ -184,7 +186,7 @@ def lift(session: Session, keyring: Keyring, principal: Principal, sanction_id: 
          now: datetime) -> SanctionView:
     """End an active sanction early. Lifting one that already ended is a conflict (409): the
     history must say how it ended, and a second lift would rewrite it."""
-    sanction = ownership.own_sanction(session, principal.platform_id, sanction_id, for_update=True)
+    sanction = ownership.require_platform_sanction(session, principal.platform_id, sanction_id, for_update=True)
     status = sanction.status_at(now)
     if status != "active":
         raise Conflict(f"The sanction is already {status}; only an active sanction can be lifted.")
@@ -193,7 +195,8 @@ def lift(session: Session, keyring: Keyring, principal: Principal, sanction_id: 
     epochs.bump(session, "access")
     person = session.get(Person, sanction.person_id)
     assert person is not None
-    state = settle_person(session, person, now)
+    state = apply_retention(session, person, now)
+    announcements.sanction_lifted(session, sanction, now)
     # The lift reason is free text a person may have written into; it stays out of the log.
     audit.record(session, keyring, actor=principal.actor, action="sanction.lifted", subject=sanction.id,
                  details={"platform": principal.platform_id, "kind": sanction.kind, "person_state": state},
@@ -227,7 +230,7 @@ def widen_to_global(session: Session, keyring: Keyring, sanction_id: str, now: d
         sanction.scope = "global"
         session.flush()
         epochs.bump(session, "access")
-    audit.record(session, keyring, actor=OPERATOR, action="sanction.widened", subject=sanction.id,
+    audit.record(session, keyring, actor=CLI_OPERATOR, action="sanction.widened", subject=sanction.id,
                  details={"platform": sanction.platform_id, "kind": sanction.kind, "scope": "global",
                           "changed": changed}, now=now)
     return Widening(sanction=sanction, changed=changed)
@@ -240,7 +243,7 @@ def has_open_account(session: Session, person_id: uuid.UUID) -> bool:
                                                    Account.status == ACCOUNT_ACTIVE).limit(1)) is not None
 
 
-def settle_person(session: Session, person: Person, now: datetime) -> str:
+def apply_retention(session: Session, person: Person, now: datetime) -> str:
     """After a person's accounts, sanctions or holds changed: keep everything while they hold an
     open account or a legal hold stands; else keep a trace while any sanction is active or any
     credit penalty counts (so a new registration does not reset the score); else erase. Returns
@@ -282,8 +285,8 @@ def purge_expired_traces(session: Session, keyring: Keyring, now: datetime, *, b
     counting = exists().where(CreditPenalty.person_id == Person.id, CreditPenalty.expires_at > now)
     people = session.scalars(select(Person).where(Person.state == PERSON_TRACE, ~active, ~held, ~counting)
                              .order_by(Person.id).limit(batch)).all()
-    erased = sum(settle_person(session, person, now) == PERSON_ERASED for person in people)
+    erased = sum(apply_retention(session, person, now) == PERSON_ERASED for person in people)
     if people:
-        audit.record(session, keyring, actor=OPERATOR, action="sanction_traces.purged",
+        audit.record(session, keyring, actor=CLI_OPERATOR, action="sanction_traces.purged",
                      details={"examined": len(people), "erased": erased}, now=now)
     return PurgeBatch(examined=len(people), erased=erased)

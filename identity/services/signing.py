@@ -7,7 +7,8 @@ already cache, and any JOSE library can recompute it to check a JWKS entry.
 
 A demoted signing key (`primary` -> `active`) signed its last token before the next version's
 `created_at`; that token lives at most MAX_TOKEN_TTL_SECONDS (plus the verifiers' leeway), so
-the key is published and accepted until then and leaves the JWKS afterwards, by the clock.
+the key is published and accepted for `PUBLICATION_WINDOW` after it and leaves the JWKS
+afterwards, by the clock.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from identity.models.token import MAX_TOKEN_TTL_SECONDS
 # Clock skew tolerated on nbf/iat/exp, by the service and by realname_identity_client. A revoked jti and
 # a demoted key are kept this much longer than the token's own lifetime for the same reason.
 LEEWAY_SECONDS = 30
+# How long a demoted signing key stays in the JWKS, and verifies, after its successor's `created_at`:
+# the longest token it may have signed, plus the leeway. Key retirement waits for the same moment.
+PUBLICATION_WINDOW = timedelta(seconds=MAX_TOKEN_TTL_SECONDS + LEEWAY_SECONDS)
 
 
 def b64url(data: bytes) -> str:
@@ -117,7 +121,7 @@ def load_signing_keys(session: Session, keyring: Keyring) -> SigningKeys:
         successors = [at for v, at in created.items() if v > version]
         until = None
         if version != primary_version and successors:
-            until = min(successors) + timedelta(seconds=MAX_TOKEN_TTL_SECONDS + LEEWAY_SECONDS)
+            until = min(successors) + PUBLICATION_WINDOW
         keys.append(SigningKey(version=version, kid=thumbprint(jwk), private=private, public=public, jwk=jwk,
                                published_until=until))
     keys.sort(key=lambda k: (k.version != primary_version, -k.version))  # primary first, then newest

@@ -6,9 +6,8 @@ its active sanctions leave) is read once and cached per process in `AccountState
 verified token's claims in `IntrospectionCache`. Both caches are dropped when the `access`
 epoch moves (a token revoked, an account closed, a sanction filed, lifted or widened: every
 such change bumps it in its own transaction, a group's closure included), and every entry also
-ends by the clock at the earliest moment its answer could change without anyone writing: the
-first active sanction's or credit penalty's `expires_at`, and, for a minor, the next UTC
-midnight (they may come of age).
+ends by the clock at the earliest moment its answer could change without anyone writing
+(`accounts.cached_state_valid_until`, the rule account views follow too).
 
 Issuing is not written to the audit log: it changes no stored state, and the token is
 self-describing (its jti, subject, audience and lifetime are in it). Revocation changes state
@@ -19,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -34,15 +33,13 @@ from identity.models import Account, Person, Platform, RevokedToken
 from identity.models.person import ACCOUNT_CLOSED
 from identity.services import accounts, audit, credit, epochs, sanctions
 from identity.services.authentication import Principal
-from identity.services.epoch_cache import EpochCache, next_utc_midnight
+from identity.services.epoch_cache import EpochCache
 from identity.services.platforms import policy_of
 from identity.services.signing import LEEWAY_SECONDS, SigningKeys, b64url
 
 DEFAULT_TTL_SECONDS = 900
 MIN_TTL_SECONDS = 60
 MAX_TOKEN_LENGTH = 4096  # ours are ~550 bytes; anything far longer is not worth parsing
-# Belt and braces: even with no epoch bump, an account's cached state is re-read this often.
-MAX_STATE_AGE = timedelta(seconds=300)
 MAX_CACHE_ENTRIES = 50_000
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]
 
@@ -94,16 +91,11 @@ def load_account_state(session: Session, keyring: Keyring, pseudonym: str,
     active = sanctions.active_on_platform(session, person.id, account.platform_id, now)
     # `adult` is stored once true; only a minor's birth date is opened, once per cache entry.
     adult = accounts.is_adult(keyring, person, now.date())
-    valid_until = now + MAX_STATE_AGE
-    for sanction in active:
-        if sanction.expires_at is not None:
-            valid_until = min(valid_until, sanction.expires_at)
-    if not adult:
-        valid_until = min(valid_until, next_utc_midnight(now))
     scope = sanctions.permissions_after(active)
     standing = credit.credit_of(session, person.id, account.platform_id, now)
+    valid_until = accounts.cached_state_valid_until(now, adult=adult, restrictions=active,
+                                                    credit_changes_at=standing.changes_at)
     if standing.changes_at is not None:  # penalised: the platform's threshold decides `group:create`
-        valid_until = min(valid_until, standing.changes_at)
         platform = session.get(Platform, account.platform_id)
         assert platform is not None
         if standing.score < policy_of(platform).min_credit_to_found:

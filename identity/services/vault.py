@@ -9,6 +9,7 @@ blind index, so the same person is found without decrypting anyone.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import uuid
@@ -169,7 +170,8 @@ SEALED_FIELDS = ("real_name", "document", "phone", "birth_date")
 
 @dataclass(frozen=True)
 class SealedRecord:
-    """The ciphertext columns of one person row, as a batch query returns them."""
+    """The ciphertext columns of one person row, as a batch query returns them: each field is
+    named after its `persons` column, and a query selects `SEALED_RECORD_COLUMNS` to build one."""
 
     id: uuid.UUID
     state: str
@@ -181,6 +183,10 @@ class SealedRecord:
     birth_date_ct: bytes | None
     doc_index: bytes | None
     doc_index_version: int | None
+
+
+# The `persons` columns to select, in field order, for `SealedRecord(*row)`.
+SEALED_RECORD_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SealedRecord))
 
 
 def _unwrap_dek(keyring: Keyring, person_id: uuid.UUID | str, dek_wrapped: bytes) -> bytes:

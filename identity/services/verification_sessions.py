@@ -31,6 +31,7 @@ from identity.models.verification import (
 )
 from identity.services.authentication import Principal
 from identity.services.platforms import PlatformPolicy
+from identity.services.webhooks.outbox import record_event
 
 PREFIX = "vs_"
 LIFETIME = timedelta(minutes=30)
@@ -196,12 +197,13 @@ def open_page(session: Session, session_id: str, secret: str, now: datetime, *,
     return row
 
 
-def record_refused_submission(row: VerificationSession, code: str, now: datetime) -> bool:
+def record_refused_submission(session: Session, row: VerificationSession, code: str, now: datetime) -> bool:
     """A submission the person can correct (a field, the name not verified, the age, guardian
     consent). The fifth ends the session `failed` with `too_many_attempts`; True when it did."""
     row.refused_submissions += 1
     if row.refused_submissions >= MAX_REFUSED_SUBMISSIONS:
         _end(row, SESSION_FAILED, TOO_MANY_ATTEMPTS_CODE, None, now)
+        _announce(session, row, None, now)
         return True
     row.last_error_code, row.updated_at = code, now
     return False
@@ -210,6 +212,7 @@ def record_refused_submission(row: VerificationSession, code: str, now: datetime
 def complete(session: Session, row: VerificationSession, pseudonym: str, now: datetime) -> None:
     """The account the page opened (named by pseudonym: registration inserts it without an ORM id)."""
     _end(row, SESSION_COMPLETED, None, _account_id(session, row.platform_id, pseudonym), now)
+    _announce(session, row, pseudonym, now)
 
 
 def fail(session: Session, row: VerificationSession, code: str, pseudonym: str | None, now: datetime) -> None:
@@ -217,6 +220,15 @@ def fail(session: Session, row: VerificationSession, code: str, pseudonym: str |
     with the person's existing account on this platform."""
     account_id = None if pseudonym is None else _account_id(session, row.platform_id, pseudonym)
     _end(row, SESSION_FAILED, code, account_id, now)
+    _announce(session, row, pseudonym, now)
+
+
+def _announce(session: Session, row: VerificationSession, pseudonym: str | None, now: datetime) -> None:
+    """`verification_session.completed` or `.failed`, in the transaction that ends the session
+    (docs/webhooks.md): ids, the pseudonym on this platform, the code; nothing about the person."""
+    record_event(session, row.platform_id, f"verification_session.{row.status}", {
+        "session": row.id, "status": row.status, "pseudonym": pseudonym, "external_ref": row.external_ref,
+        "state": row.state, "code": row.last_error_code, "ended_at": now}, now)
 
 
 def _account_id(session: Session, platform_id: str, pseudonym: str) -> int | None:

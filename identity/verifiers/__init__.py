@@ -10,6 +10,9 @@ No Flask, no database: the registration service calls `verify()` and stores the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Final
+
 from identity.verifiers.base import (
     AUTHORITY_VERIFIED,
     DOCUMENT_CHECKED,
@@ -42,8 +45,6 @@ __all__ = [
     "http_worst_case_seconds",
 ]
 
-VERIFIER_KINDS = ("offline", "http")
-
 #: The connection timeout never exceeds this, whatever the (read) timeout is.
 _MAX_CONNECT_TIMEOUT = 2.0
 
@@ -51,6 +52,32 @@ _MAX_CONNECT_TIMEOUT = 2.0
 def http_worst_case_seconds(timeout: float, retries: int) -> float:
     """The longest one call of `build_verifier("http", timeout=..., retries=...)` can take."""
     return _worst_case_seconds(min(_MAX_CONNECT_TIMEOUT, timeout), timeout, retries, DEFAULT_BACKOFF)
+
+
+def _offline(*, url: str | None, timeout: float, retries: int, clock: Clock,
+             observe: CallObserver | None) -> Verifier:
+    return OfflineVerifier(clock=clock)
+
+
+def _http(*, url: str | None, timeout: float, retries: int, clock: Clock,
+          observe: CallObserver | None) -> Verifier:
+    if not url:
+        raise ValueError("IDENTITY_VERIFIER=http needs IDENTITY_VERIFIER_URL")
+    if not timeout > 0:
+        raise ValueError("the verifier timeout must be positive")
+    return HttpVerifier(
+        url,
+        connect_timeout=min(_MAX_CONNECT_TIMEOUT, timeout),
+        read_timeout=timeout,
+        retries=retries,
+        clock=clock,
+        observe=observe,
+    )
+
+
+# The one registry of `IDENTITY_VERIFIER` kinds: settings accept exactly these names.
+_BUILDERS: Final[dict[str, Callable[..., Verifier]]] = {"offline": _offline, "http": _http}
+VERIFIER_KINDS: Final[tuple[str, ...]] = tuple(_BUILDERS)
 
 
 def build_verifier(
@@ -68,19 +95,7 @@ def build_verifier(
     `min(2.0, timeout)`. Raises `ValueError` for an unknown kind, for `http` without a
     URL or with a non-http(s) one, and for a non-positive timeout or negative retries.
     """
-    if kind == "offline":
-        return OfflineVerifier(clock=clock)
-    if kind == "http":
-        if not url:
-            raise ValueError("IDENTITY_VERIFIER=http needs IDENTITY_VERIFIER_URL")
-        if not timeout > 0:
-            raise ValueError("the verifier timeout must be positive")
-        return HttpVerifier(
-            url,
-            connect_timeout=min(_MAX_CONNECT_TIMEOUT, timeout),
-            read_timeout=timeout,
-            retries=retries,
-            clock=clock,
-            observe=observe,
-        )
-    raise ValueError(f"unknown verifier kind {kind!r}: expected one of {', '.join(VERIFIER_KINDS)}")
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        raise ValueError(f"unknown verifier kind {kind!r}: expected one of {', '.join(VERIFIER_KINDS)}")
+    return builder(url=url, timeout=timeout, retries=retries, clock=clock, observe=observe)

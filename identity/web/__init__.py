@@ -13,7 +13,7 @@ import hmac
 from flask import Flask, g
 from flask_babel import Babel, Domain
 
-from identity.runtime import Runtime
+from identity.process_state import Runtime
 
 # Babel's names for the session's locales; the templates' `lang` attribute keeps the BCP 47 spelling.
 BABEL_LOCALES = {"zh-CN": "zh_Hans_CN", "en": "en"}

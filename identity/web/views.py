@@ -227,7 +227,7 @@ def _refused_submission(session_id: str, platform: Platform, form: VerificationF
     fifth ends the session and the link."""
     db.session.rollback()
     row = sessions.lock(db.session(), session_id)
-    ended = sessions.record_refused_submission(row, code, now)
+    ended = sessions.record_refused_submission(db.session(), row, code, now)
     db.session.commit()
     if ended:
         return _message(w.ENDED_HEADING, w.ENDED["too_many_attempts"], 410)

@@ -34,7 +34,7 @@ def test_a_key_without_the_scope_is_forbidden(client, platforms, platform):
 
 
 def test_revoked_keys_and_disabled_platforms_stop_working_at_once(app, client, platforms, platform):
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.services import platforms as platform_service
 
     key = platforms.key(platform)
@@ -175,7 +175,7 @@ def test_metrics_count_requests_by_route_template(client, auth):
 
 
 def test_a_known_key_is_not_hashed_again_when_another_key_is_revoked(app, client, platforms, platform, monkeypatch):
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.services import platforms as platform_service
 
     headers = platforms.headers(platform)

@@ -2,7 +2,7 @@ import threading
 
 from sqlalchemy import create_engine, text
 
-from identity.db import configure_engine, engine_options
+from identity.engine_behaviour import configure_engine, engine_options
 from tests.support.people import registration, resident_id
 
 

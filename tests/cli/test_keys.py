@@ -24,7 +24,7 @@ from tests.support.seeding import NAMES, document_for
 
 def _open_all(app) -> int:
     """Open every person that holds data through the vault, as the API would; returns how many."""
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
 
     with app.app_context():
@@ -81,7 +81,7 @@ def test_rotate_index_recomputes_every_index_including_sanction_traces(app, runn
     code, report = keys_json(runner, "verify")
     assert code == 0 and report["indexes"] == 36
     # A seeded person is found again by their document under the new index key alone.
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
     from identity.services.registration import find_person
 
@@ -118,7 +118,7 @@ def test_running_a_finished_rotation_again_starts_a_new_one(app, runner):
 def test_an_unfinished_job_is_resumed_instead_of_adding_another_key(app, runner):
     """The state a kill leaves (job running, half the rows moved): running again finishes that job."""
     seed(app, 20)
-    from identity.cli.output import keyring, runtime
+    from identity.cli.command_boundary import keyring, runtime
     from identity.extensions import db
     from identity.services.keyring import add_key_version
 
@@ -250,7 +250,7 @@ def test_root_rotation_prepends_a_key_and_the_new_line_alone_then_suffices(app, 
         settings.root_key_file.write_text(line + "\n")
         fresh = create_app(settings)
         with fresh.app_context():
-            from identity.cli.output import keyring
+            from identity.cli.command_boundary import keyring
             from identity.extensions import db
 
             try:
@@ -340,7 +340,7 @@ def test_every_rotation_retirement_and_verification_is_audited_without_personal_
     person_ids = [str(r.id) for r in rows(app, select(Person.id))]
     assert not any(pid in everything for pid in person_ids)
     assert not any(name in everything for name in NAMES)
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
 
     with app.app_context():

@@ -125,7 +125,7 @@ def test_the_files_hold_nothing_readable_of_an_erased_person_when_the_close_answ
 def test_a_reader_holding_an_old_snapshot_delays_the_scrub_to_the_next_erasure_never_the_answer(
         app: Flask, client: Any, platforms: Platforms, settings: Settings, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr("identity.db.SCRUB_WAIT_MS", 200)
+    monkeypatch.setattr("identity.engine_behaviour.SCRUB_WAIT_MS", 200)
     accounts = _register_people(platforms, client)
     reader = sqlite3.connect(_sqlite_files(settings)["main file"], isolation_level=None)
     reader.execute("BEGIN")

@@ -118,7 +118,7 @@ def test_duplicates_and_blacklisted_people_are_found_while_indexes_are_under_two
         app, settings, client, platforms, auth, platform):
     seed(app, PEOPLE, trace_every=5)
     _kill_mid_way(settings, "index")  # a frozen half-rotated state
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
 
     # One active person and one sanction trace under each index key, their documents read back by the vault.

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from identity.clock import utc_now
-from identity.db import read_only_transactions
+from identity.engine_behaviour import read_only_transactions
 from identity.errors import Conflict, IdentityErased
 from identity.models import Account, Person, Sanction
 from identity.services import accounts, epochs, sanctions
@@ -31,7 +31,7 @@ def _principal(platform_id: str) -> Principal:
 
 
 def _engine_and_keyring(app: Any) -> tuple[Any, Any]:
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
 
     with app.app_context():

@@ -9,7 +9,7 @@ import pytest
 from realname_identity_client import InvalidToken, TokenVerifier
 from sqlalchemy import select
 
-from identity.cli.output import keyring, runtime
+from identity.cli.command_boundary import keyring, runtime
 from identity.extensions import db
 from identity.models import KeyVersion
 from identity.models.token import MAX_TOKEN_TTL_SECONDS

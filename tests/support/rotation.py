@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def seed(app: Flask, count: int, **options: Any) -> None:
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
 
     with app.app_context():

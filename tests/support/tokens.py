@@ -86,7 +86,7 @@ def lift_sanction(app: Flask, sanction_id: str) -> None:
 
 def signing_private_key(app: Flask) -> tuple[str, Ed25519PrivateKey]:
     """The service's primary signing key and its kid (to forge tokens that differ in one claim)."""
-    from identity.cli.output import keyring
+    from identity.cli.command_boundary import keyring
     from identity.extensions import db
     from identity.services.signing import load_signing_keys
 

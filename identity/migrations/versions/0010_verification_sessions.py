@@ -1,14 +1,14 @@
 """Verification sessions: the person registers on the service's own page.
 
 Revision ID: 0010
-Revises: 0008 (re-chained onto the webhooks' 0009 when both land)
+Revises: 0009
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

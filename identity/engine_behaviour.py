@@ -40,7 +40,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-log = logging.getLogger("identity.db")
+log = logging.getLogger("identity.engine_behaviour")
 
 _SCRUB = "identity_scrub_after_commit"
 # How long an erasure's checkpoint waits for readers of older snapshots to finish. It holds
@@ -144,7 +144,7 @@ def engine_options(database_url: str) -> dict[str, Any]:
                                    "factory": TurnTakingConnection}
     else:
         # No pre-ping either: a request's first statement (the epoch read) retries once on a
-        # fresh connection when the pooled one is dead (api/context.py), at no cost per request.
+        # fresh connection when the pooled one is dead (api/request_scope.py), at no cost per request.
         options.update(pool_size=5, max_overflow=10, pool_recycle=1800)
         if "connect_timeout" not in make_url(database_url).query:
             # A database host that drops packets must not hold a worker for the kernel's TCP

@@ -6,7 +6,7 @@ from flask import current_app, g
 
 from identity.crypto.keyring import Keyring
 from identity.extensions import db
-from identity.runtime import Runtime
+from identity.process_state import Runtime
 from identity.services import epochs
 from identity.services.authentication import Principal
 

@@ -1,5 +1,6 @@
-"""How admin commands report: a line for people, exactly one JSON object with --json, a
-one-line reason and a non-zero exit on failure. One transaction per command."""
+"""The CLI's command boundary: each admin command runs in one transaction, committed here, and
+reports a line for people, exactly one JSON object with --json, a one-line reason and a
+non-zero exit on failure."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from identity.availability import DATABASE_UNAVAILABLE, schema_behind_message, u
 from identity.crypto.keyring import Keyring
 from identity.errors import DomainError, KeyringError, OperatorError
 from identity.extensions import db
-from identity.runtime import Runtime
+from identity.process_state import Runtime
 from identity.schema_state import database_revision, head_revision
 from identity.services import epochs
 
