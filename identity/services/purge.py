@@ -5,8 +5,7 @@ in the same transaction as its batch; the caller commits after every batch. A st
 when a batch finds nothing, so a purge killed at any moment is resumed by running it again,
 and two purges running at once only split the work.
 
-Steps for tables that do not exist yet (webhook events) belong in
-`STEPS` next to the others, in the same shape, when those tables are added.
+A step for a new table belongs in `STEPS` next to the others, in the same shape.
 """
 
 from __future__ import annotations
