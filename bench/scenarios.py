@@ -12,10 +12,11 @@ To add a scenario, subclass `Scenario`, set `name`, `expect` and `scopes`, write
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from bench.client import Connection, Request
 from tests.support.people import registration, resident_id
@@ -366,6 +367,74 @@ class IntrospectPenalised(Introspect):
         context.data[self.key] = issue_tokens(context, pseudonyms)
 
 
+PAGE_POLICY = {"return_urls": ["https://bench.example/after-verify"], "notice_version": "2026-01",
+               "notice_url": "https://bench.example/privacy"}
+
+
+def create_sessions(context: Context, count: int) -> list[str]:
+    """`count` verification sessions; the path of each one's page (it holds the page's secret)."""
+    body = {"return_url": PAGE_POLICY["return_urls"][0], "state": "bench"}
+    return [urlsplit(call(context, Request.json("POST", "/v1/verification-sessions", body, headers=context.auth),
+                          201)["url"]).path for _ in range(count)]
+
+
+class PageGet(Scenario):
+    """The verification page as a person opens it: the form, server-rendered in Chinese, with its
+    CSRF token (and cookie), over sessions created in setup."""
+
+    name = "page_get"
+    title = "GET /verify/{session_id}/{secret}"
+    scopes = ("registrations:write",)
+    targets = {"sqlite": Target(min_ratio=0.50), "postgresql": Target(min_ratio=0.50)}
+    policy = PAGE_POLICY
+    sessions = 200
+
+    def setup(self, context: Context) -> None:
+        context.data["page_paths"] = create_sessions(context, self.sessions)
+
+    def request(self, context: Context, n: int) -> Request:
+        paths = context.data["page_paths"]
+        return Request("GET", paths[n % len(paths)], {})
+
+
+class PageSubmit(Scenario):
+    """The form sent: CSRF checked, a new person registered through the registration's own steps,
+    the session completed, a 303 back. Each request spends one session prepared in setup (opened
+    once for its token and cookie); `sessions` bounds the requests a run can make."""
+
+    name = "page_submit"
+    title = "POST /verify/{session_id}/{secret}"
+    expect = 303
+    scopes = ("registrations:write",)
+    policy = PAGE_POLICY
+    namespace = 10
+    per_round = 1200  # warm-up and measured window at this scenario's rate fit well within it
+    rounds = 3
+
+    def setup(self, context: Context) -> None:
+        prepared, connection = [], context.connect()
+        try:
+            for path in create_sessions(context, self.per_round * self.rounds):
+                page = connection.request(Request("GET", path, {}))
+                token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.body)
+                if page.status != 200 or token is None:
+                    raise RuntimeError(f"setup GET of a page answered {page.status}")
+                prepared.append((path, page.headers["set-cookie"].split(";", 1)[0], token.group(1).decode()))
+        finally:
+            connection.close()
+        context.data["page_forms"] = prepared
+
+    def request(self, context: Context, n: int) -> Request:
+        # Rounds start ROUND_STRIDE apart: each round spends its own slice of the prepared sessions.
+        round_number, index = divmod(n, ROUND_STRIDE)
+        if index >= self.per_round or round_number >= self.rounds:
+            raise RuntimeError("page_submit ran out of prepared sessions: raise `per_round` or `rounds`")
+        path, cookie, token = context.data["page_forms"][round_number * self.per_round + index]
+        body = urlencode({"csrf_token": token, "real_name": "张三", "id_type": "cn_resident_id",
+                          "id_number": person_number(self.namespace, n), "consent": "y"}).encode()
+        return Request("POST", path, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}, body)
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Floor(), Register(), AccountRead(), TokenIssue(), Introspect(),
                                                       IntrospectSanctioned(), GroupCreate(), GroupClose(),
-                                                      IntrospectPenalised())}
+                                                      IntrospectPenalised(), PageGet(), PageSubmit())}

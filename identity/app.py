@@ -73,8 +73,10 @@ def build_app(settings: Settings) -> Flask:
 
     init_request_ids(app)
     from identity.cli import init_cli
+    from identity.web import init_web
 
     init_api(app)
+    init_web(app)
     init_cli(app)
     refuse_coroutines(app)
     return app

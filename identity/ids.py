@@ -50,6 +50,10 @@ def new_group_id() -> str:
     return random_id("grp_")
 
 
+def new_verification_session_id() -> str:
+    return random_id("vs_")
+
+
 def new_webhook_endpoint_id() -> str:
     return random_id("whe_")
 

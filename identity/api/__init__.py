@@ -5,7 +5,18 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_smorest import Api
 
-from identity.api import accounts, docs, groups, health, registrations, sanctions, sandbox, tokens, webhooks
+from identity.api import (
+    accounts,
+    docs,
+    groups,
+    health,
+    registrations,
+    sanctions,
+    sandbox,
+    tokens,
+    verification_sessions,
+    webhooks,
+)
 from identity.api.auth import client_address, rate_limits
 from identity.api.bodies import parse_json_body
 from identity.api.openapi import BEARER_SCHEME, ProblemContentPlugin, scopes_named
@@ -22,7 +33,8 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 # A schema behind waits for an operator's `db upgrade`: retrying sooner is wasted.
 SCHEMA_RETRY_AFTER_SECONDS = 30
 # Routes that also take application/x-www-form-urlencoded, as RFC 7662 and RFC 7009 specify.
-FORM_ENDPOINTS: set[str] = {*tokens.FORM_ENDPOINTS}
+# The verification page's form (identity.web) posts a browser's form too.
+FORM_ENDPOINTS: set[str] = {*tokens.FORM_ENDPOINTS, "verification-page.submit"}
 
 
 class IdentityApi(Api):
@@ -43,7 +55,7 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer",
                                                          "description": scopes_named(SCOPES)})
     for blueprint in (registrations.blp, accounts.blp, tokens.blp, tokens.jwks_blp, sanctions.blp, groups.blp,
-                      sandbox.blp, webhooks.blp):
+                      sandbox.blp, verification_sessions.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

@@ -12,11 +12,12 @@ from identity.models.person import Account, Person
 from identity.models.platform import ApiKey, Platform
 from identity.models.sanction import Sanction
 from identity.models.token import RevokedToken
+from identity.models.verification import VerificationSession
 from identity.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account", "ApiKey", "AuditChainBase", "AuditChainHead", "AuditEvent", "Base", "CacheEpoch", "CreditPenalty",
     "DisclosureRequest", "EPOCH_TOPICS", "Group", "GroupManager", "IdempotencyRecord", "KEY_KINDS", "KeyVersion",
     "LegalHold", "MaintenanceLock", "Person", "Platform", "RegistrationMismatch", "RevokedToken", "RotationJob",
-    "Sanction", "SecurityAssessment", "WebhookDelivery", "WebhookEndpoint",
+    "Sanction", "SecurityAssessment", "VerificationSession", "WebhookDelivery", "WebhookEndpoint",
 ]

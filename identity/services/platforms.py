@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
@@ -27,6 +29,8 @@ SCOPES = (
 PHONE_POLICIES = ("forbidden", "optional", "required")
 # `overseas`: the platform is abroad, so personal data may only reach it under a security assessment.
 JURISDICTIONS = ("domestic", "overseas")
+MAX_RETURN_URLS = 20
+MAX_URL_LENGTH = 2000
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,14 @@ class PlatformPolicy:
     credit_penalty_days: int = 365
     suspension_days: int = 180
     blacklist_below: int = 40
+    # The verification page (docs/verification-page.md): where a person may be sent back to (exact
+    # URLs), and the privacy notice they accept there. No notice_version: the page cannot be used.
+    return_urls: tuple[str, ...] = ()
+    notice_version: str | None = None
+    notice_url: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "return_urls", tuple(self.return_urls))  # stored as a JSON list
 
     def applied_mismatch_limit(self, default: str) -> str:
         """The platform's own `mismatch_limit`, else the service's default (IDENTITY_MISMATCH_LIMIT)."""
@@ -53,6 +65,7 @@ class PlatformPolicy:
         stored = asdict(self)
         if self.mismatch_limit is None:
             del stored["mismatch_limit"]  # not chosen: the service's default applies, whatever it becomes
+        stored["return_urls"] = list(self.return_urls)
         return stored
 
 
@@ -85,6 +98,50 @@ class PolicySchema(Schema):
     credit_penalty_days = _WholeNumber(validate=validate.Range(min=1, max=3650))
     suspension_days = _WholeNumber(validate=validate.Range(min=1, max=3650))
     blacklist_below = _WholeNumber(validate=validate.Range(min=0, max=100))
+    return_urls = fields.List(fields.String(validate=lambda value: _valid_return_url(value)),
+                              validate=validate.Length(max=MAX_RETURN_URLS))
+    notice_version = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    notice_url = fields.String(allow_none=True, validate=lambda value: _valid_notice_url(value))
+
+
+
+def return_url_allowed(url: str) -> bool:
+    """`https` to any host, or `http` to a loopback address, where nobody on the path can read the
+    session id: an absolute URL without user name, password or fragment (the service appends
+    `?session=…&state=…`, and a fragment would swallow it)."""
+    if not isinstance(url, str) or len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
+        return False
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return False
+    if not parsed.hostname or parsed.username is not None or parsed.password is not None or parsed.fragment \
+            or "#" in url:
+        return False
+    if parsed.scheme == "https":
+        return True
+    if parsed.scheme != "http":
+        return False
+    if parsed.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parsed.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _valid_return_url(value: str) -> None:
+    if not return_url_allowed(value):
+        raise ValidationError("each return URL must be an absolute https URL, or http to a loopback address "
+                              "(127.0.0.1, ::1, localhost), without user name or fragment")
+
+
+def _valid_notice_url(value: str | None) -> None:
+    if value is None:
+        return
+    if len(value) > MAX_URL_LENGTH or urlsplit(value).scheme not in ("https", "http") or not urlsplit(value).netloc:
+        raise ValidationError("must be an absolute http(s) URL of the privacy notice")
 
 
 def _valid_rate(value: str | None) -> None:

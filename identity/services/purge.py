@@ -5,8 +5,7 @@ in the same transaction as its batch; the caller commits after every batch. A st
 when a batch finds nothing, so a purge killed at any moment is resumed by running it again,
 and two purges running at once only split the work.
 
-Steps for tables that do not exist yet (verification sessions, webhook events) belong in
-`STEPS` next to the others, in the same shape, when those tables are added.
+A step for a new table belongs in `STEPS` next to the others, in the same shape.
 """
 
 from __future__ import annotations
@@ -20,9 +19,17 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from identity.crypto.keyring import Keyring
-from identity.models import Account, IdempotencyRecord, LegalHold, Person, RevokedToken, WebhookDelivery
+from identity.models import (
+    Account,
+    IdempotencyRecord,
+    LegalHold,
+    Person,
+    RevokedToken,
+    VerificationSession,
+    WebhookDelivery,
+)
 from identity.models.person import ACCOUNT_ACTIVE, PERSON_ACTIVE, PERSON_ERASED
-from identity.services import audit, sanctions
+from identity.services import audit, sanctions, verification_sessions
 from identity.services.operators import CLI_OPERATOR
 
 # Verification sessions and delivered webhook events are kept this long after they end.
@@ -65,6 +72,17 @@ def _revoked_tokens(ctx: PurgeContext) -> int:
     """Revoked token ids whose token has expired anyway (revocations also clear them as they come,
     but a service that stops revoking would keep the last ones for ever)."""
     return _expired_rows(ctx, RevokedToken.jti, RevokedToken.expires_at, "revoked_tokens")
+
+
+def _ended_verification_sessions(ctx: PurgeContext) -> int:
+    """Sessions that ended (or expired) more than DELIVERED_RETENTION ago: their platform has read
+    the outcome by then, and the account they opened keeps its own record."""
+    ids = verification_sessions.ended_before(ctx.session, ctx.now - DELIVERED_RETENTION, ctx.batch)
+    if not ids:
+        return 0
+    ctx.session.execute(delete(VerificationSession).where(VerificationSession.id.in_(ids)))
+    _audit_batch(ctx, "verification_sessions", len(ids))
+    return len(ids)
 
 
 def _ended_webhook_deliveries(ctx: PurgeContext) -> int:
@@ -119,7 +137,7 @@ def _audit_batch(ctx: PurgeContext, step: str, removed: int, **extra: int) -> No
 STEPS: tuple[PurgeStep, ...] = (
     PurgeStep("idempotency_records", "expired idempotency record(s)", _idempotency_records),
     PurgeStep("revoked_tokens", "expired revoked token id(s)", _revoked_tokens),
-    # Here, when their tables exist: expired verification sessions.
+    PurgeStep("verification_sessions", "ended verification session(s)", _ended_verification_sessions),
     PurgeStep("webhook_deliveries", "ended webhook delivery(ies)", _ended_webhook_deliveries),
     PurgeStep("sanction_traces", "ended sanction trace(s) examined", _ended_sanction_traces),
     PurgeStep("released_identities", "identity(ies) no longer held", _released_identities),

@@ -80,3 +80,34 @@ def test_a_new_mismatch_limit_applies_to_the_platforms_next_request(runner, clie
     assert wrong.status_code == 422
     after = client.post("/v1/registrations", json=registration(resident_id(sequence=9)), headers=guesser_headers)
     assert after.status_code == 429
+
+
+def test_the_verification_page_keys_are_set_shown_and_kept(runner, platform, tmp_path):
+    page = {"return_urls": ["https://forum.example/after-verify", "http://127.0.0.1:8080/back"],
+            "notice_version": "2026-01", "notice_url": "https://forum.example/privacy"}
+    result = admin(runner, "platforms", "update", platform, "--policy", policy_file(tmp_path, page), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["policy"].items() >= page.items()
+    admin(runner, "platforms", "update", platform, "--policy", policy_file(tmp_path, {"min_age": 16}))
+    shown = json.loads(admin(runner, "platforms", "show", platform, "--json").output)["policy"]
+    assert shown.items() >= {**page, "min_age": 16}.items()
+    human = admin(runner, "platforms", "show", platform).output
+    assert 'return_urls: ["https://forum.example/after-verify", "http://127.0.0.1:8080/back"]' in human
+    assert 'notice_version: "2026-01"' in human
+
+
+@pytest.mark.parametrize("data", [
+    {"return_urls": ["http://forum.example/after-verify"]},  # plain http off this machine
+    {"return_urls": ["https://user:pw@forum.example/after"]},
+    {"return_urls": ["https://forum.example/after#frag"]},
+    {"return_urls": ["/after-verify"]},
+    {"return_urls": ["javascript:alert(1)"]},
+    {"return_urls": "https://forum.example/after-verify"},  # a string, not a list
+    {"return_urls": ["https://forum.example/x"] * 21},
+    {"notice_version": ""},
+    {"notice_url": "ftp://forum.example/privacy"},
+])
+def test_a_bad_page_key_is_refused_in_one_line(runner, platform, tmp_path, data):
+    result = admin(runner, "platforms", "update", platform, "--policy", policy_file(tmp_path, data))
+    assert result.exit_code == 1 and next(iter(data)) in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -39,3 +39,23 @@ def test_expired_idempotency_records_and_revoked_token_ids_go_and_live_ones_stay
     assert set(ok(admin(runner, "purge", "--json"))["purged"].values()) == {0}
     assert len([e for e in audit_events(app) if e.action == "purge.completed"]) == 3
     assert ok(admin(runner, "audit", "verify", "--json"))["ok"] is True
+
+
+def test_verification_sessions_go_30_days_after_they_end_and_pending_ones_stay(app, client, runner, platforms, clock):
+    from tests.support.verification import create_session, page_path, page_policy
+
+    platform = platforms.create("page-forum", **page_policy())
+    headers = platforms.headers(platform)
+    canceled = create_session(client, headers)
+    client.post(f"/v1/verification-sessions/{canceled['id']}/cancel", headers=headers)
+    clock.advance(days=29)
+    fresh = create_session(client, headers)
+    assert ok(admin(runner, "purge", "--json"))["purged"]["verification_sessions"] == 0
+    clock.advance(days=1, minutes=1)
+    assert ok(admin(runner, "purge", "--json"))["purged"]["verification_sessions"] == 1
+    assert client.get(f"/v1/verification-sessions/{canceled['id']}", headers=headers).status_code == 404
+    assert client.get(f"/v1/verification-sessions/{fresh['id']}", headers=headers).get_json()["status"] == "expired"
+    assert client.get(page_path(fresh)).status_code == 410  # expired, kept until its own 30 days pass
+    batches = [json.loads(e.details) for e in audit_events(app)
+               if e.action == "purge.batch" and e.subject == "verification_sessions"]
+    assert batches == [{"removed": 1}]

@@ -33,6 +33,9 @@ def codes_in_source() -> set[str]:
                 elif (isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
                       and isinstance(target.elts[0], ast.Name) and target.elts[0].id == "code"):
                     codes.add(_string(node.value.elts[0]))  # type: ignore[arg-type]
+                # `TOO_MANY_ATTEMPTS_CODE = "..."`: a code that is no HTTP error (a session's last_error)
+                elif isinstance(target, ast.Name) and target.id.endswith("_CODE") and _string(node.value):
+                    codes.add(_string(node.value))  # type: ignore[arg-type]
                 # `_HTTP_CODES = {400: ("validation_failed", "Bad request"), ...}` and its fallback
                 elif isinstance(target, ast.Name) and target.id == "_HTTP_CODES" and isinstance(node.value, ast.Dict):
                     codes.update(_string(v.elts[0]) for v in node.value.values if isinstance(v, ast.Tuple))
