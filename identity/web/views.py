@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from wtforms import ValidationError
 
 from identity.api import registering
+from identity.api.transactions import READS, WRITES, transaction
 from identity.clock import utc_now
 from identity.documents import DOCUMENT_TYPES
 from identity.documents.model import CN_FOREIGN_PERMANENT_RESIDENT_ID, CN_RESIDENT_ID, PASSPORT
@@ -84,6 +85,7 @@ def _busy(error: DomainError) -> Response:
 
 
 @blp.route(PAGE_RULE, methods=["GET"])
+@transaction(READS)
 def show(session_id: str, secret: str) -> Any:
     try:
         view = sessions.page_view(db.session(), session_id, secret, utc_now())
@@ -116,6 +118,7 @@ def _blank_form(locale: str, platform_name: str, policy: PlatformPolicy) -> str:
 
 
 @blp.route(PAGE_RULE, methods=["POST"])
+@transaction(WRITES)
 def submit(session_id: str, secret: str) -> Any:
     now = utc_now()
     opened = _open(session_id, secret, now, for_update=True)
