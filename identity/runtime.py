@@ -4,29 +4,64 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Engine
+
+from identity.clock import Clock, SystemClock
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
 from identity.errors import KeyringError
 from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value, observe_authority_call
+from identity.ratelimit import RateLimits
 from identity.services.authentication import ApiKeyAuthenticator
+from identity.services.epoch_cache import EpochCache, EpochValue
+from identity.services.epochs import EpochReader
 from identity.services.keyring import KeyringCache
 from identity.services.mismatches import ClearPlatforms
+from identity.services.signing import SigningKeys, load_signing_keys
+from identity.services.tokens import TokenCaches
 from identity.settings import Settings, SettingsError
 from identity.verifiers import GuardedVerifier, OfflineVerifier, Verifier, build_verifier
+
+if TYPE_CHECKING:
+    from flask_smorest import Api
 
 log = logging.getLogger("identity")
 
 
+def _signing_keys_cache() -> EpochValue[SigningKeys]:
+    return EpochValue(load_signing_keys)
+
+
 @dataclass
 class Runtime:
+    """Everything one process keeps between requests: collaborators, caches and the clock.
+
+    The epoch-guarded caches are emptied through the database's change counters (services/epochs),
+    so every process sees a change at once; tests freeze time by setting `clock`.
+    """
+
     settings: Settings
     keyring_cache: KeyringCache
     hasher: SecretHasher
     authenticator: ApiKeyAuthenticator
     verifier: Verifier
+    rate_limits: RateLimits
+    # Reads the change counters for requests on a connection of its own; None outside the server.
+    epoch_reader: EpochReader | None = None
+    clock: Clock = field(default_factory=SystemClock)
     # Platforms known to need no mismatch count (services/mismatches.py), per process.
     mismatch_free_platforms: ClearPlatforms = field(default_factory=ClearPlatforms)
+    token_caches: TokenCaches = field(default_factory=TokenCaches)
+    # Rebuilt when the `keys` epoch moves: `signing_keys.get(keys_epoch, session, keyring)`.
+    signing_keys: EpochValue[SigningKeys] = field(default_factory=_signing_keys_cache)
+    # Account bodies by pseudonym (api/accounts.py). Everything that changes one (closing, a sanction
+    # filed, lifted or widened) bumps the `access` epoch; the clock ends an entry when a restriction
+    # expires or a minor may come of age.
+    account_views: EpochCache[str, tuple[str, dict[str, Any]]] = field(default_factory=EpochCache)
+    # The flask-smorest Api (its OpenAPI spec), once the API is built.
+    api: Api | None = None
 
     @property
     def root_keys(self) -> RootKeys:
@@ -83,7 +118,7 @@ def start_up_problem() -> str | None:
     return None
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     hasher = SecretHasher(time_cost=settings.argon2.time_cost, memory_cost_kib=settings.argon2.memory_cost_kib,
                           parallelism=settings.argon2.parallelism)
     return Runtime(
@@ -93,6 +128,8 @@ def build_runtime(settings: Settings) -> Runtime:
         hasher=hasher,
         authenticator=ApiKeyAuthenticator(hasher),
         verifier=build_guarded_verifier(settings),
+        rate_limits=RateLimits(settings.rate_limit, settings.auth_failure_limit, settings.redis_url),
+        epoch_reader=EpochReader(engine) if engine is not None else None,
     )
 
 

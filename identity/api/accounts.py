@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, request_epochs
+from identity.api.context import current_keyring, current_time, principal, request_epochs, runtime
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
 from identity.api.schemas import (
@@ -18,11 +17,9 @@ from identity.api.schemas import (
     PersonalDataSchema,
 )
 from identity.api.transactions import writes
-from identity.clock import utc_now
 from identity.errors import CrossBorderAssessmentRequired, IdentityErased, NotFound
 from identity.extensions import db
 from identity.services import accounts
-from identity.services.epoch_cache import EpochCache
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
                 description="A platform's accounts, known by pseudonym.")
@@ -34,8 +31,8 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
 @blp.response(200, AccountSchema)
 @raises(NotFound)
 def get_account(pseudonym: str) -> Any:
-    now, platform_id = utc_now(), principal().platform_id
-    cache, epoch = _views(), request_epochs().get("access", 0)
+    rt, platform_id = runtime(), principal().platform_id
+    now, cache, epoch = rt.clock.now(), rt.account_views, request_epochs().get("access", 0)
     cached = cache.get(pseudonym, epoch, now)
     if cached is not None and cached[0] == platform_id:
         return cached[1]
@@ -46,20 +43,13 @@ def get_account(pseudonym: str) -> Any:
     return body
 
 
-def _views() -> EpochCache[str, tuple[str, dict[str, Any]]]:
-    """Account bodies by pseudonym, per process. Everything that changes one (closing, a sanction
-    filed, lifted or widened) bumps the `access` epoch, which empties the cache everywhere; the
-    clock ends an entry when a restriction expires or a minor may come of age."""
-    return current_app.extensions.setdefault("identity_account_views", EpochCache())
-
-
 @blp.route("", methods=["GET"])
 @blp.doc(security=BEARER_SECURITY, summary="Find this platform's accounts by external_ref")
 @require_scope("accounts:read")
 @blp.arguments(AccountQuerySchema, location="query")
 @blp.response(200, AccountListSchema)
 def list_accounts(query: dict[str, Any]) -> Any:
-    now, keyring = utc_now(), current_keyring()
+    now, keyring = current_time(), current_keyring()
     found = accounts.list_by_external_ref(db.session(), principal().platform_id, query["external_ref"])
     return {"items": [account_body(accounts.view(db.session(), keyring, a, now)) for a in found]}
 
@@ -72,7 +62,7 @@ def list_accounts(query: dict[str, Any]) -> Any:
 @blp.response(204)
 @raises(NotFound)
 def close_account(pseudonym: str) -> Any:
-    accounts.close(db.session(), current_keyring(), principal(), pseudonym, utc_now())
+    accounts.close(db.session(), current_keyring(), principal(), pseudonym, current_time())
     return None
 
 
@@ -83,4 +73,4 @@ def close_account(pseudonym: str) -> Any:
 @blp.response(200, PersonalDataSchema)
 @raises(NotFound, CrossBorderAssessmentRequired, IdentityErased)
 def get_personal_data(pseudonym: str) -> Any:
-    return accounts.personal_data(db.session(), current_keyring(), principal(), pseudonym, utc_now())
+    return accounts.personal_data(db.session(), current_keyring(), principal(), pseudonym, current_time())

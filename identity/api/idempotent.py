@@ -7,11 +7,10 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Response, current_app, make_response, request
+from flask import Response, make_response, request
 from sqlalchemy.exc import IntegrityError
 
-from identity.api.context import current_keyring, principal
-from identity.clock import utc_now
+from identity.api.context import current_keyring, current_time, principal, runtime
 from identity.errors import DomainError
 from identity.extensions import db
 from identity.services import idempotency
@@ -47,7 +46,7 @@ def idempotent(view: F) -> F:
                                                      _canonical_body())
 
         def committed_response() -> idempotency.StoredResponse | None:
-            return idempotency.lookup(db.session(), platform_id, key, fingerprint, utc_now())
+            return idempotency.lookup(db.session(), platform_id, key, fingerprint, current_time())
 
         stored = committed_response()
         if stored is not None:
@@ -62,12 +61,12 @@ def idempotent(view: F) -> F:
                 return _replay(stored)
             raise
         if 200 <= response.status_code < 300:
-            ttl = current_app.extensions["identity"].settings.idempotency_ttl_seconds
+            ttl = runtime().settings.idempotency_ttl_seconds
             try:
                 with db.session.begin_nested():
                     idempotency.remember(db.session(), platform_id, key, fingerprint, idempotency.StoredResponse(
                         response.status_code, response.get_data(as_text=True), response.headers.get("Location")),
-                        utc_now(), ttl)
+                        current_time(), ttl)
             except IntegrityError:
                 db.session.rollback()  # the other request committed first: its response stands
                 stored = committed_response()

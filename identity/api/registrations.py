@@ -7,12 +7,11 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, request_epochs, runtime
+from identity.api.context import current_keyring, current_time, principal, request_epochs, runtime
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
 from identity.api.schemas import REGISTRATION_EXAMPLE, AccountSchema, RegistrationSchema
-from identity.clock import utc_now
 from identity.errors import (
     AgeRequirementNotMet,
     Conflict,
@@ -50,7 +49,7 @@ def _request_from(body: dict[str, Any]) -> registration.RegistrationRequest:
 @raises(DuplicateIdentity, RegistrationRefused, GuardianConsentRequired, AgeRequirementNotMet, IdentityNotVerified,
         VerificationUnavailable, Conflict)
 def create_registration(body: dict[str, Any]) -> Any:
-    caller, now = principal(), utc_now()
+    caller, now = principal(), current_time()
     limit = mismatches.platform_rate(caller, runtime().settings.mismatch_limit)
     references: dict[int, bytes] = {}
     try:
@@ -108,7 +107,7 @@ def _record_mismatch(mismatch: IdentityNotVerified, limit: Rate, references: dic
     db.session.rollback()
     try:
         mismatches.record(db.session(), current_keyring(), principal(), limit, references,
-                          mismatch.extra.get("_source", "authority"), utc_now(), counted=not principal().sandbox)
+                          mismatch.extra.get("_source", "authority"), current_time(), counted=not principal().sandbox)
     except Exception as error:
         REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
         raise

@@ -5,16 +5,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
-from identity.api.context import current_keyring, principal, request_epochs, runtime
+from identity.api.context import current_keyring, current_time, principal, request_epochs, runtime
 from identity.api.openapi import raises
 from identity.api.problems import flatten_messages
 from identity.api.responses import json_response
@@ -32,13 +31,12 @@ from identity.api.token_schemas import (
     TokenRequestSchema,
 )
 from identity.api.transactions import reads_only
-from identity.clock import utc_now
 from identity.errors import AccountRestricted, DomainError, NotFound, ValidationFailed
 from identity.extensions import db
 from identity.metrics import TOKENS
 from identity.services import tokens
 from identity.services.sanctions import TOKEN_PERMISSIONS
-from identity.services.signing import SigningKeys, SigningKeysCache
+from identity.services.signing import SigningKeys
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens",
                 description="Pseudonymous tokens for posting services: issue, introspect, revoke.")
@@ -65,23 +63,8 @@ _ISSUED = IssuedTokenSchema()
 _INTROSPECTION = IntrospectionSchema()
 
 
-@dataclass
-class TokenRuntime:
-    """Per-process token state: lives beside the app's Runtime, created on first use."""
-
-    caches: tokens.TokenCaches = field(default_factory=tokens.TokenCaches)
-    signing: SigningKeysCache = field(default_factory=SigningKeysCache)
-
-
-def token_runtime() -> TokenRuntime:
-    found = current_app.extensions.get("identity_tokens")
-    if found is None:
-        found = current_app.extensions.setdefault("identity_tokens", TokenRuntime())
-    return found
-
-
 def signing_keys() -> SigningKeys:
-    return token_runtime().signing.get(db.session(), current_keyring(), request_epochs().get("keys", 0))
+    return runtime().signing_keys.get(request_epochs().get("keys", 0), db.session(), current_keyring())
 
 
 def _token_parameter(schema: TokenParameterSchema) -> str:
@@ -122,11 +105,11 @@ def issue_token() -> Any:
         body = _TOKEN_REQUEST.load(request.get_json(silent=True) or {})
     except ValidationError as error:
         raise ValidationFailed(flatten_messages(error.messages)) from None
-    rt = token_runtime()
+    rt = runtime()
     try:
-        issued = tokens.issue(db.session(), current_keyring(), rt.caches, signing_keys(),
-                              issuer=runtime().settings.issuer, principal=principal(), pseudonym=body["pseudonym"],
-                              ttl_seconds=body["ttl_seconds"], current=request_epochs(), now=utc_now())
+        issued = tokens.issue(db.session(), current_keyring(), rt.token_caches, signing_keys(),
+                              issuer=rt.settings.issuer, principal=principal(), pseudonym=body["pseudonym"],
+                              ttl_seconds=body["ttl_seconds"], current=request_epochs(), now=rt.clock.now())
     except DomainError as error:
         TOKENS.labels(operation="issue", outcome=error.code).inc()
         raise
@@ -148,9 +131,10 @@ def issue_token() -> Any:
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
     token = _token_parameter(_INTROSPECTION_REQUEST)
-    result = tokens.introspect(db.session(), current_keyring(), token_runtime().caches, signing_keys(),
-                               issuer=runtime().settings.issuer, principal=principal(), token=token,
-                               current=request_epochs(), now=utc_now())
+    rt = runtime()
+    result = tokens.introspect(db.session(), current_keyring(), rt.token_caches, signing_keys(),
+                               issuer=rt.settings.issuer, principal=principal(), token=token,
+                               current=request_epochs(), now=rt.clock.now())
     TOKENS.labels(operation="introspect", outcome="active" if result else "inactive").inc()
     return json_response(_INTROSPECTION, result or {"active": False}, 200, NO_STORE)
 
@@ -164,8 +148,9 @@ def introspect_token() -> Any:
 @blp.response(200, RevocationSchema)
 def revoke_token() -> Any:
     token = _token_parameter(_TOKEN_PARAMETER)
-    revoked = tokens.revoke(db.session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
-                            principal=principal(), token=token, now=utc_now())
+    rt = runtime()
+    revoked = tokens.revoke(db.session(), current_keyring(), signing_keys(), issuer=rt.settings.issuer,
+                            principal=principal(), token=token, now=rt.clock.now())
     TOKENS.labels(operation="revoke", outcome="revoked" if revoked else "no_effect").inc()
     return {}, 200, NO_STORE
 
@@ -178,7 +163,7 @@ def revoke_token() -> Any:
 @jwks_blp.response(200, JwksSchema, headers={"ETag": {"schema": {"type": "string"}},
                                               "Cache-Control": {"schema": {"type": "string"}}})
 def get_jwks() -> Any:
-    document = signing_keys().jwks(utc_now())
+    document = signing_keys().jwks(current_time())
     response = Response(document.body, mimetype="application/json")
     response.headers["ETag"] = document.etag
     response.headers["Cache-Control"] = f"public, max-age={runtime().settings.jwks_max_age_seconds}"

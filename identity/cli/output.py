@@ -7,6 +7,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -34,8 +35,13 @@ def runtime() -> Runtime:
     return current_app.extensions["identity"]
 
 
+def current_time() -> datetime:
+    """The runtime's clock: what every command hands to services as `now`."""
+    return runtime().clock.now()
+
+
 def keyring() -> Keyring:
-    return runtime().keyring_cache.get(db.session(), epochs.read_epochs(db.session()).get("keys", 0))
+    return runtime().keyring_cache.get(epochs.read_epochs(db.session()).get("keys", 0), db.session())
 
 
 def fail(code: str, message: str) -> NoReturn:

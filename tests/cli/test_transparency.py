@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from tests.support.clock import freeze_clock
 from tests.support.lawful import admin, authority_key, ok, request
 from tests.support.sanctions import file, register
 
@@ -19,13 +18,13 @@ def at(*when: int) -> datetime:
 
 
 def test_a_year_of_requests_approvals_denials_reveals_and_sanctions_is_counted_exactly(
-        app, client, runner, platform, auth, tmp_path, monkeypatch):
-    clock = freeze_clock(monkeypatch, at(2026, 12, 20, 9))
+        app, client, runner, platform, auth, tmp_path, clock):
+    clock.set(at(2026, 12, 20, 9))
     _, key_file = authority_key(tmp_path)
     people = [register(client, auth, sequence=n) for n in range(1, 8)]
 
     def on(moment: datetime) -> None:
-        clock.moment = moment
+        clock.set(moment)
 
     def approve(disclosure: str) -> None:
         ok(admin(runner, "disclosures", "approve", disclosure, "--json", operator="bob"))

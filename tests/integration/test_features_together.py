@@ -28,7 +28,6 @@ from sqlalchemy import func, select
 from identity.clock import rfc3339
 from identity.models import AuditEvent, CacheEpoch, Person
 from identity.settings import Settings
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.people import registration, resident_id
 from tests.support.rotation import keys, keys_json, rows, seed
 from tests.support.sanctions import file, person_of, register
@@ -75,11 +74,6 @@ def _epochs(app: Flask) -> dict[str, int]:
 
 def _audit_count(app: Flask) -> int:
     return int(rows(app, select(func.count()).select_from(AuditEvent))[0][0])
-
-
-@pytest.fixture
-def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -17,22 +17,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.people import registration
-
-
-class Clock:
-    """A settable `utc_now` for the token routes."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    def timestamp(self) -> float:
-        return self.now.timestamp()
 
 
 def register(client: FlaskClient, headers: dict[str, str], sequence: int = 1, **extra: Any) -> str:
