@@ -1,4 +1,4 @@
-"""The per-process collaborators the API and CLI hand to services."""
+"""What one process keeps between requests (collaborators, caches, the clock), and loading the root key."""
 
 from __future__ import annotations
 

@@ -65,6 +65,12 @@ def _error_code(error: Exception) -> str:
     return "command_failed"
 
 
+def unexpected(error: Exception) -> str:
+    """The one line an unexpected failure gets: its class, never its message, which may quote
+    personal data (a driver error repeats the statement's values; a decryption error, a field)."""
+    return f"unexpected {type(error).__name__}; its message is not shown, as it may contain personal data"
+
+
 def _require_current_schema() -> None:
     revision = database_revision()
     if revision != head_revision():
@@ -100,6 +106,11 @@ def operator_command(command: F | None = None, *, needs_current_schema: bool = T
             except DATABASE_UNAVAILABLE as error:
                 _roll_back_quietly()
                 fail("database_unavailable", unreachable_message(runtime().settings.database_url, error))
+            except (click.ClickException, click.Abort):
+                raise  # click's own: a usage error or an aborted prompt, reported by click
+            except Exception as error:  # noqa: BLE001 - anything else is one line, never a traceback
+                _roll_back_quietly()
+                fail("command_failed", f"the command failed and nothing was committed: {unexpected(error)}")
             if as_json:
                 click.echo(json.dumps(outcome.data, ensure_ascii=False, default=str))
             else:

@@ -43,7 +43,6 @@ MIN_TTL_SECONDS = 60
 MAX_TOKEN_LENGTH = 4096  # ours are ~550 bytes; anything far longer is not worth parsing
 # Belt and braces: even with no epoch bump, an account's cached state is re-read this often.
 MAX_STATE_AGE = timedelta(seconds=300)
-MAX_CACHE_ENTRIES = 50_000
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]
 
 
