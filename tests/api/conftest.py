@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.tokens import register
+from tests.support.people import register
 
 
 @pytest.fixture

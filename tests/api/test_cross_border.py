@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 from tests.support.lawful import admin, audit_events, ok
-from tests.support.sanctions import register
+from tests.support.people import register
 
 
 def test_an_overseas_platform_gets_personal_data_only_under_a_valid_assessment(app, client, runner, platforms,

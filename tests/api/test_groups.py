@@ -21,8 +21,8 @@ from tests.support.groups import (
     new_token,
     token_scope,
 )
-from tests.support.people import registration, resident_id
-from tests.support.sanctions import file, register
+from tests.support.people import register, registration, resident_id
+from tests.support.sanctions import file
 
 ALL_RIGHTS = {"post", "group:create", "group:manage"}
 

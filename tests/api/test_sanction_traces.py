@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from identity.clock import rfc3339
-from tests.support.people import registration
-from tests.support.sanctions import file, person_of, register
+from tests.support.people import register, registration
+from tests.support.sanctions import file, person_of
 
 
 def _close(client, auth, pseudonym):

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from identity.clock import rfc3339
 from identity.models import AuditEvent, CacheEpoch
-from tests.support.people import resident_id
-from tests.support.sanctions import file, register
+from tests.support.people import register, resident_id
+from tests.support.sanctions import file
 
 READ_ONLY = ("sanctions:read", "accounts:read")
 

@@ -10,7 +10,8 @@ from sqlalchemy import event
 
 from identity.extensions import db
 from identity.services.epochs import EpochReader
-from tests.support.tokens import claims_of, file_sanction, header_of, issue, register
+from tests.support.people import register
+from tests.support.tokens import claims_of, file_sanction, header_of, issue
 
 CONTRACT_CLAIMS = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "rnv", "lvl", "adult", "scope"}
 

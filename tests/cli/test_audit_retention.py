@@ -15,8 +15,7 @@ from sqlalchemy import text
 import identity.services.audit
 from identity.settings import Settings, SettingsError
 from tests.support.lawful import admin, audit_events, ok
-from tests.support.people import registration
-from tests.support.sanctions import register
+from tests.support.people import register, registration
 
 
 def _sql(app, statement: str, **params) -> None:

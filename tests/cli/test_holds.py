@@ -11,7 +11,8 @@ from nacl.public import SealedBox
 
 from identity.clock import rfc3339
 from tests.support.lawful import admin, audit_events, authority_key, ok, request
-from tests.support.sanctions import file, person_of, register
+from tests.support.people import register
+from tests.support.sanctions import file, person_of
 
 NAME = "张三"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.support.lawful import admin, audit_events, ok
-from tests.support.people import registration
-from tests.support.sanctions import register
+from tests.support.people import register, registration
 
 
 def test_expired_idempotency_records_and_revoked_token_ids_go_and_live_ones_stay(app, client, runner, auth, clock):

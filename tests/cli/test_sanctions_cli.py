@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from identity.clock import rfc3339
 from identity.models import AuditEvent
-from tests.support.people import registration
-from tests.support.sanctions import file, person_of, register
+from tests.support.people import register, registration
+from tests.support.sanctions import file, person_of
 
 
 def _admin(runner, *args):

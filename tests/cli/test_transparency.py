@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 
 from tests.support.lawful import admin, authority_key, ok, request
-from tests.support.sanctions import file, register
+from tests.support.people import register
+from tests.support.sanctions import file
 
 HAIDIAN, CHAOYANG, STATE = "PSB Haidian", "PSB Chaoyang", "State Security Bureau"
 CSL, NSL, CPL = "Cybersecurity Law art. 28", "National Security Law art. 77", "Criminal Procedure Law art. 54"

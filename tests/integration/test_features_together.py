@@ -28,9 +28,9 @@ from sqlalchemy import func, select
 from identity.clock import rfc3339
 from identity.models import AuditEvent, CacheEpoch, Person
 from identity.settings import Settings
-from tests.support.people import registration, resident_id
+from tests.support.people import register, registration, resident_id
 from tests.support.rotation import keys, keys_json, rows, seed
-from tests.support.sanctions import file, person_of, register
+from tests.support.sanctions import file, person_of
 from tests.support.serving import running_app, served
 from tests.support.tokens import claims_of, header_of, introspect
 

@@ -21,7 +21,8 @@ from identity.models import Account, Person, Sanction
 from identity.services import accounts, epochs, sanctions, tokens
 from identity.services.authentication import Principal
 from identity.services.platforms import PlatformPolicy
-from tests.support.sanctions import file, register
+from tests.support.people import register
+from tests.support.sanctions import file
 
 
 def _principal(platform_id: str) -> Principal:

@@ -16,7 +16,8 @@ from identity.models.token import MAX_TOKEN_TTL_SECONDS
 from identity.services import epochs
 from identity.services.keyring import add_key_version
 from identity.services.signing import LEEWAY_SECONDS, load_signing_keys
-from tests.support.tokens import FlaskHttp, header_of, introspect, issue, register
+from tests.support.people import register
+from tests.support.tokens import FlaskHttp, header_of, introspect, issue
 
 
 def _rotate(app) -> datetime:  # type: ignore[no-untyped-def]
