@@ -190,6 +190,7 @@ def test_revocation_in_one_process_is_seen_at_once_by_another(client, auth, sett
     assert _raw(other_process, auth, token) == INACTIVE
 
 
+@pytest.mark.budget
 def test_a_warm_introspection_reads_only_the_epochs(client, auth, app, token, monkeypatch):
     introspect(client, auth, token)
     seen: list[str] = []

@@ -148,6 +148,7 @@ class _Statements:
         self.full.append(statement.strip().upper())
 
 
+@pytest.mark.budget
 def test_a_warm_issue_reads_only_the_epochs_and_writes_nothing(client, auth, app, pseudonym, monkeypatch):
     issue(client, auth, pseudonym)  # first request: the API key's argon2 check and the account are cached
     with app.app_context():
