@@ -14,7 +14,6 @@ from identity.engine_behaviour import configure_engine, engine_options
 from identity.extensions import db, migrate
 from identity.logging_setup import configure_logging
 from identity.process_state import build_runtime
-from identity.ratelimit import RateLimits
 from identity.schema_state import MIGRATIONS_DIR
 from identity.settings import Settings
 
@@ -60,13 +59,12 @@ def build_app(settings: Settings) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    app.extensions["identity_rate_limits"] = RateLimits(settings.rate_limit, settings.auth_failure_limit,
-                                                        settings.redis_url)
     if settings.trusted_proxies:
         # The client address (rate limits) becomes the one the outermost trusted proxy saw.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=0, x_host=0, x_port=0, x_prefix=0)
-    app.extensions["identity"] = build_runtime(settings)
+    with app.app_context():
+        app.extensions["identity"] = build_runtime(settings, db.engine)
 
     from identity.api import init_api
     from identity.api.request_ids import init_request_ids

@@ -144,7 +144,8 @@ def engine_options(database_url: str) -> dict[str, Any]:
                                    "factory": TurnTakingConnection}
     else:
         # No pre-ping either: a request's first statement (the epoch read) retries once on a
-        # fresh connection when the pooled one is dead (api/request_scope.py), at no cost per request.
+        # fresh connection when the pooled one is dead (services/epochs.EpochReader), at no cost
+        # per request.
         options.update(pool_size=5, max_overflow=10, pool_recycle=1800)
         if "connect_timeout" not in make_url(database_url).query:
             # A database host that drops packets must not hold a worker for the kernel's TCP

@@ -1,25 +1,47 @@
-"""The per-process collaborators the API and CLI hand to services."""
+"""What one process keeps between requests (collaborators, caches, the clock), and loading the root key."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Engine
+
+from identity.clock import Clock, SystemClock
 from identity.crypto.root_keys import RootKeys, generate_root_key_file, load_root_keys
 from identity.crypto.secrets import SecretHasher
 from identity.errors import KeyringError
 from identity.metrics import VERIFIER_CIRCUIT_STATE, VERIFIER_REFUSED, circuit_state_value, observe_authority_call
+from identity.ratelimit import RateLimits
 from identity.services.authentication import ApiKeyAuthenticator
+from identity.services.epoch_cache import EpochCache, EpochValue
+from identity.services.epochs import EpochReader
 from identity.services.keyring import KeyringCache
 from identity.services.registration import Registrar
+from identity.services.signing import SigningKeys, load_signing_keys
+from identity.services.tokens import TokenCaches
 from identity.settings import Settings, SettingsError
 from identity.verifiers import GuardedVerifier, Verifier, build_verifier
+
+if TYPE_CHECKING:
+    from flask_smorest import Api
 
 log = logging.getLogger("identity")
 
 
+def _signing_keys_cache() -> EpochValue[SigningKeys]:
+    return EpochValue(load_signing_keys)
+
+
 @dataclass
 class Runtime:
+    """Everything one process keeps between requests: collaborators, caches and the clock.
+
+    The epoch-guarded caches are emptied through the database's change counters (services/epochs),
+    so every process sees a change at once; tests freeze time by setting `clock`.
+    """
+
     settings: Settings
     keyring_cache: KeyringCache
     hasher: SecretHasher
@@ -27,6 +49,19 @@ class Runtime:
     # Every registration's collaborators: the verifier, the mismatch limit and the per-process
     # cache of platforms known to need no mismatch count (services/registration.py).
     registrar: Registrar
+    rate_limits: RateLimits
+    # Reads the change counters for requests on a connection of its own; None outside the server.
+    epoch_reader: EpochReader | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    token_caches: TokenCaches = field(default_factory=TokenCaches)
+    # Rebuilt when the `keys` epoch moves: `signing_keys.get(keys_epoch, session, keyring)`.
+    signing_keys: EpochValue[SigningKeys] = field(default_factory=_signing_keys_cache)
+    # Account bodies by pseudonym (api/accounts.py). Everything that changes one (closing, a sanction
+    # filed, lifted or widened) bumps the `access` epoch; the clock ends an entry when a restriction
+    # expires or a minor may come of age.
+    account_views: EpochCache[str, tuple[str, dict[str, Any]]] = field(default_factory=EpochCache)
+    # The flask-smorest Api (its OpenAPI spec), once the API is built.
+    api: Api | None = None
 
     @property
     def root_keys(self) -> RootKeys:
@@ -83,7 +118,7 @@ def start_up_problem() -> str | None:
     return None
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     hasher = SecretHasher(time_cost=settings.argon2.time_cost, memory_cost_kib=settings.argon2.memory_cost_kib,
                           parallelism=settings.argon2.parallelism)
     return Runtime(
@@ -93,6 +128,8 @@ def build_runtime(settings: Settings) -> Runtime:
         hasher=hasher,
         authenticator=ApiKeyAuthenticator(hasher),
         registrar=Registrar(verifier=build_guarded_verifier(settings), default_mismatch_limit=settings.mismatch_limit),
+        rate_limits=RateLimits(settings.rate_limit, settings.auth_failure_limit, settings.redis_url),
+        epoch_reader=EpochReader(engine) if engine is not None else None,
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from identity import create_app
 from identity.settings import TEST_ARGON2, Settings
+from tests.support.clock import FrozenClock
 from tests.support.serving import running_app
 
 PG_URL = os.environ.get("IDENTITY_TEST_DATABASE_URL")
@@ -108,6 +109,14 @@ def settings(tmp_path: Path, database_url: str, root_key_file: Path) -> Settings
 def app(settings: Settings) -> Iterator[Flask]:
     with running_app(settings) as application:
         yield application
+
+
+@pytest.fixture
+def clock(app: Flask) -> FrozenClock:
+    """The app's clock, frozen at the start of the test; `advance` and `set` move it."""
+    frozen = FrozenClock()
+    app.extensions["identity"].clock = frozen
+    return frozen
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def init_api(app: Flask) -> Api:
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
     health.document(api.spec, app)
-    app.extensions["identity_api"] = api
+    app.extensions["identity"].api = api
     register_error_handlers(app)
     init_transactions(app)
     init_metrics(app)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.blueprint import Blueprint
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
-from identity.api.request_scope import current_keyring, principal, request_epochs, request_session
+from identity.api.request_scope import (
+    current_keyring,
+    current_time,
+    principal,
+    request_epochs,
+    request_session,
+    runtime,
+)
 from identity.api.schemas import (
     AccountListSchema,
     AccountQuerySchema,
@@ -18,10 +23,8 @@ from identity.api.schemas import (
     PersonalDataSchema,
 )
 from identity.api.transactions import READS, WRITES, transaction
-from identity.clock import utc_now
 from identity.errors import CrossBorderAssessmentRequired, IdentityErased, NotFound
 from identity.services import accounts
-from identity.services.epoch_cache import EpochCache
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
                 description="A platform's accounts, known by pseudonym.")
@@ -34,8 +37,8 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1/accounts",
 @blp.response(200, AccountSchema)
 @raises(NotFound)
 def get_account(pseudonym: str) -> Any:
-    now, platform_id = utc_now(), principal().platform_id
-    cache, epoch = _views(), request_epochs().get("access", 0)
+    rt, platform_id = runtime(), principal().platform_id
+    now, cache, epoch = rt.clock.now(), rt.account_views, request_epochs().get("access", 0)
     cached = cache.get(pseudonym, epoch, now)
     if cached is not None and cached[0] == platform_id:
         return cached[1]
@@ -46,13 +49,6 @@ def get_account(pseudonym: str) -> Any:
     return body
 
 
-def _views() -> EpochCache[str, tuple[str, dict[str, Any]]]:
-    """Account bodies by pseudonym, per process. Everything that changes one (closing, a sanction
-    filed, lifted or widened) bumps the `access` epoch, which empties the cache everywhere; the
-    clock ends an entry when a restriction expires or a minor may come of age."""
-    return current_app.extensions.setdefault("identity_account_views", EpochCache())
-
-
 @blp.route("", methods=["GET"])
 @transaction(READS)
 @blp.doc(security=BEARER_SECURITY, summary="Find this platform's accounts by external_ref")
@@ -60,7 +56,7 @@ def _views() -> EpochCache[str, tuple[str, dict[str, Any]]]:
 @blp.arguments(AccountQuerySchema, location="query")
 @blp.response(200, AccountListSchema)
 def list_accounts(query: dict[str, Any]) -> Any:
-    now, keyring = utc_now(), current_keyring()
+    now, keyring = current_time(), current_keyring()
     found = accounts.list_by_external_ref(request_session(), principal().platform_id, query["external_ref"])
     return {"items": [account_body(accounts.view(request_session(), keyring, a, now)) for a in found]}
 
@@ -74,7 +70,7 @@ def list_accounts(query: dict[str, Any]) -> Any:
 @blp.response(204)
 @raises(NotFound)
 def close_account(pseudonym: str) -> Any:
-    accounts.close(request_session(), current_keyring(), principal(), pseudonym, utc_now())
+    accounts.close(request_session(), current_keyring(), principal(), pseudonym, current_time())
     return None
 
 
@@ -85,4 +81,4 @@ def close_account(pseudonym: str) -> Any:
 @blp.response(200, PersonalDataSchema)
 @raises(NotFound, CrossBorderAssessmentRequired, IdentityErased)
 def get_personal_data(pseudonym: str) -> Any:
-    return accounts.personal_data(request_session(), current_keyring(), principal(), pseudonym, utc_now())
+    return accounts.personal_data(request_session(), current_keyring(), principal(), pseudonym, current_time())

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import g, request
 
 from identity.api.request_scope import request_epochs, request_session, runtime
 from identity.crypto.secrets import ParsedApiKey, parse_api_key
@@ -34,8 +34,7 @@ def presented_key() -> ParsedApiKey | None:
 
 
 def rate_limits() -> RateLimits:
-    limits: RateLimits = current_app.extensions["identity_rate_limits"]
-    return limits
+    return runtime().rate_limits
 
 
 def client_address() -> str:

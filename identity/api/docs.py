@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, make_response, render_template, send_from_directory
+from flask import Blueprint, Response, abort, make_response, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from identity.api.request_scope import runtime
 from identity.api.transactions import READS, transaction
 
 blp = Blueprint("docs", __name__, template_folder="templates")
@@ -36,7 +37,8 @@ def _secured(response: Response) -> Response:
 @blp.get("/docs")
 @transaction(READS)
 def docs() -> Response:
-    api = current_app.extensions["identity_api"]
+    api = runtime().api
+    assert api is not None  # init_api sets it before any request
     return _secured(make_response(render_template("docs.html", title=api.spec.title)))
 
 

@@ -19,9 +19,8 @@ from identity.api.group_schemas import (
 )
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
-from identity.api.request_scope import current_keyring, principal, request_session
+from identity.api.request_scope import current_keyring, current_time, principal, request_session
 from identity.api.transactions import READS, WRITES, transaction
-from identity.clock import utc_now
 from identity.errors import Conflict, GroupCreationRefused, GroupManagementRefused, NotFound
 from identity.extensions import db
 from identity.services import groups
@@ -56,11 +55,11 @@ def create_group(body: dict[str, Any]) -> Any:
     caller = principal()
     try:
         view = groups.create(request_session(), current_keyring(), caller, body["founder"], body.get("external_ref"),
-                             utc_now())
+                             current_time())
     except GroupCreationRefused as refused:
         # The request's transaction rolls back; the refusal is recorded in one of its own.
         db.session.rollback()
-        groups.record_refusal(request_session(), current_keyring(), caller, refused, utc_now())
+        groups.record_refusal(request_session(), current_keyring(), caller, refused, current_time())
         db.session.commit()
         raise
     return group_body(view), 201, {"Location": f"/v1/groups/{view.group.id}"}
@@ -101,7 +100,7 @@ def get_group(group_id: str) -> Any:
 @raises(GroupManagementRefused, NotFound, Conflict)
 def add_manager(body: dict[str, Any], group_id: str) -> Any:
     return group_body(groups.add_manager(request_session(), current_keyring(), principal(), group_id, body["pseudonym"],
-                                         utc_now()))
+                                         current_time()))
 
 
 @blp.route("/<string:group_id>/managers/<string:pseudonym>", methods=["DELETE"])
@@ -111,7 +110,7 @@ def add_manager(body: dict[str, Any], group_id: str) -> Any:
 @blp.response(204)
 @raises(NotFound, Conflict)
 def remove_manager(group_id: str, pseudonym: str) -> Any:
-    groups.remove_manager(request_session(), current_keyring(), principal(), group_id, pseudonym, utc_now())
+    groups.remove_manager(request_session(), current_keyring(), principal(), group_id, pseudonym, current_time())
     return None
 
 
@@ -131,5 +130,5 @@ def remove_manager(group_id: str, pseudonym: str) -> Any:
 def close_group(body: dict[str, Any], group_id: str) -> Any:
     outcome = groups.close(request_session(), current_keyring(), principal(), group_id,
                            groups.Closure(reason_code=body["reason_code"], evidence_ref=body["evidence_ref"]),
-                           utc_now())
+                           current_time())
     return group_body(outcome.view)

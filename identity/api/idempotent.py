@@ -8,11 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Response, current_app, make_response, request
+from flask import Response, make_response, request
 from sqlalchemy.exc import IntegrityError
 
-from identity.api.request_scope import current_keyring, principal, request_session
-from identity.clock import utc_now
+from identity.api.request_scope import current_keyring, current_time, principal, request_session, runtime
 from identity.errors import DomainError
 from identity.extensions import db
 from identity.services import idempotency
@@ -76,7 +75,7 @@ def _idempotent(view: F, shown_once: ShownOnce | None) -> F:
                                                      _canonical_body())
 
         def committed_response() -> idempotency.StoredResponse | None:
-            return idempotency.lookup(request_session(), platform_id, key, fingerprint, utc_now())
+            return idempotency.lookup(request_session(), platform_id, key, fingerprint, current_time())
 
         stored = committed_response()
         if stored is not None:
@@ -91,14 +90,14 @@ def _idempotent(view: F, shown_once: ShownOnce | None) -> F:
                 return _replay(stored, shown_once)
             raise
         if 200 <= response.status_code < 300:
-            ttl = current_app.extensions["identity"].settings.idempotency_ttl_seconds
+            ttl = runtime().settings.idempotency_ttl_seconds
             try:
                 with db.session.begin_nested():
                     body = response.get_data(as_text=True)
                     if shown_once is not None:
                         body = shown_once.withheld(body)
                     idempotency.remember(request_session(), platform_id, key, fingerprint, idempotency.StoredResponse(
-                        response.status_code, body, response.headers.get("Location")), utc_now(), ttl)
+                        response.status_code, body, response.headers.get("Location")), current_time(), ttl)
             except IntegrityError:
                 db.session.rollback()  # the other request committed first: its response stands
                 stored = committed_response()

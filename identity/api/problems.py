@@ -22,7 +22,8 @@ log = logging.getLogger("identity.errors")
 PROBLEM_MIME = "application/problem+json"
 TYPE_BASE = "https://identity.example/problems/"
 
-# Codes for HTTP-level failures the contract does not name (documented in docs/errors.md).
+# The contract's codes for failures the HTTP layer raises before a view runs (tests/unit/test_error_catalogue.py
+# keeps docs/errors.md in step with every code here).
 _HTTP_CODES = {
     400: ("validation_failed", "Bad request"),
     401: ("unauthorized", "Authentication required"),

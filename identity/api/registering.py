@@ -14,8 +14,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from identity.api.request_scope import current_keyring, request_epochs, runtime
-from identity.clock import utc_now
+from identity.api.request_scope import current_keyring, current_time, request_epochs, runtime
 from identity.crypto.keyring import Keyring
 from identity.extensions import db
 from identity.metrics import REGISTRATIONS
@@ -27,7 +26,7 @@ from identity.services.authentication import Principal
 def register(caller: Principal, request: registration.RegistrationRequest) -> AccountView:
     """Register for `caller` in this request's transaction; raises what `register_person` raises."""
     try:
-        view = registration.register_person(runtime().registrar, request_boundary(), caller, request, utc_now())
+        view = registration.register_person(runtime().registrar, request_boundary(), caller, request, current_time())
     except Exception as error:
         REGISTRATIONS.labels(outcome=getattr(error, "code", "error")).inc()
         raise

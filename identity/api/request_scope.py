@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import cast
 
 from flask import current_app, g
@@ -22,9 +23,8 @@ def request_epochs() -> epochs.Epochs:
     """The change counters, read once per request and before anything they guard."""
     found: epochs.Epochs | None = g.get("epochs")
     if found is None:
-        reader = current_app.extensions.get("identity_epochs")
-        if reader is None:
-            reader = current_app.extensions.setdefault("identity_epochs", epochs.EpochReader(db.engine))
+        reader = runtime().epoch_reader
+        assert reader is not None  # build_app gives the server's runtime one
         found = g.epochs = reader.read()
     return found
 
@@ -40,7 +40,12 @@ def request_session() -> Session:
 
 
 def current_keyring() -> Keyring:
-    return runtime().keyring_cache.get(request_session(), request_epochs().get("keys", 0))
+    return runtime().keyring_cache.get(request_epochs().get("keys", 0), request_session())
+
+
+def current_time() -> datetime:
+    """The runtime's clock: what every view hands to services as `now`."""
+    return runtime().clock.now()
 
 
 def principal() -> Principal:

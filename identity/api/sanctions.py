@@ -8,7 +8,7 @@ from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.blueprint import Blueprint
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
-from identity.api.request_scope import current_keyring, principal, request_session
+from identity.api.request_scope import current_keyring, current_time, principal, request_session
 from identity.api.sanction_schemas import (
     SANCTION_FILING_EXAMPLE,
     SANCTION_LIFT_EXAMPLE,
@@ -19,7 +19,6 @@ from identity.api.sanction_schemas import (
     SanctionSchema,
 )
 from identity.api.transactions import READS, WRITES, transaction
-from identity.clock import utc_now
 from identity.errors import Conflict, IdentityErased, NotFound
 from identity.services import sanctions
 
@@ -52,7 +51,7 @@ def sanction_body(view: sanctions.SanctionView) -> dict[str, Any]:
 def file_sanction(body: dict[str, Any]) -> Any:
     filing = sanctions.Filing(pseudonym=body["pseudonym"], kind=body["kind"], reason_code=body["reason_code"],
                               evidence_ref=body["evidence_ref"], expires_at=body.get("expires_at"))
-    view = sanctions.file(request_session(), current_keyring(), principal(), filing, utc_now())
+    view = sanctions.file(request_session(), current_keyring(), principal(), filing, current_time())
     return sanction_body(view), 201, {"Location": f"/v1/sanctions/{view.sanction.id}"}
 
 
@@ -66,7 +65,7 @@ def file_sanction(body: dict[str, Any]) -> Any:
 @blp.response(200, SanctionListSchema)
 @raises(NotFound)
 def list_sanctions(query: dict[str, Any]) -> Any:
-    found = sanctions.history(request_session(), principal(), query["pseudonym"], utc_now())
+    found = sanctions.history(request_session(), principal(), query["pseudonym"], current_time())
     return {"items": [sanction_body(v) for v in found]}
 
 
@@ -77,7 +76,7 @@ def list_sanctions(query: dict[str, Any]) -> Any:
 @blp.response(200, SanctionSchema)
 @raises(NotFound)
 def get_sanction(sanction_id: str) -> Any:
-    return sanction_body(sanctions.get(request_session(), principal(), sanction_id, utc_now()))
+    return sanction_body(sanctions.get(request_session(), principal(), sanction_id, current_time()))
 
 
 @blp.route("/<string:sanction_id>/lift", methods=["POST"])
@@ -92,4 +91,4 @@ def get_sanction(sanction_id: str) -> Any:
 @raises(NotFound, Conflict)
 def lift_sanction(body: dict[str, Any], sanction_id: str) -> Any:
     return sanction_body(sanctions.lift(request_session(), current_keyring(), principal(), sanction_id, body["reason"],
-                                        utc_now()))
+                                        current_time()))

@@ -5,18 +5,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Response, current_app, request
+from flask import Response, request
 from marshmallow import ValidationError
 
 from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.blueprint import Blueprint
 from identity.api.openapi import raises
 from identity.api.problems import flatten_messages
-from identity.api.request_scope import current_keyring, principal, request_epochs, request_session, runtime
+from identity.api.request_scope import (
+    current_keyring,
+    current_time,
+    principal,
+    request_epochs,
+    request_session,
+    runtime,
+)
 from identity.api.token_schemas import (
     INTROSPECTION_EXAMPLE,
     REVOCATION_EXAMPLE,
@@ -31,12 +37,11 @@ from identity.api.token_schemas import (
     TokenRequestSchema,
 )
 from identity.api.transactions import READS, WRITES, transaction
-from identity.clock import utc_now
 from identity.errors import AccountRestricted, DomainError, NotFound, ValidationFailed
 from identity.metrics import TOKENS
 from identity.services import tokens
 from identity.services.sanctions import TOKEN_PERMISSIONS
-from identity.services.signing import SigningKeys, SigningKeysCache
+from identity.services.signing import SigningKeys
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens",
                 description="Pseudonymous tokens for posting services: issue, introspect, revoke.")
@@ -61,23 +66,8 @@ NO_STORE = {"Cache-Control": "no-store"}  # tokens and token states are not for 
 
 
 
-@dataclass
-class TokenRuntime:
-    """Per-process token state: lives beside the app's Runtime, created on first use."""
-
-    caches: tokens.TokenCaches = field(default_factory=tokens.TokenCaches)
-    signing: SigningKeysCache = field(default_factory=SigningKeysCache)
-
-
-def token_runtime() -> TokenRuntime:
-    found = current_app.extensions.get("identity_tokens")
-    if found is None:
-        found = current_app.extensions.setdefault("identity_tokens", TokenRuntime())
-    return found
-
-
 def signing_keys() -> SigningKeys:
-    return token_runtime().signing.get(request_session(), current_keyring(), request_epochs().get("keys", 0))
+    return runtime().signing_keys.get(request_epochs().get("keys", 0), request_session(), current_keyring())
 
 
 def _token_parameter(schema: TokenParameterSchema) -> str:
@@ -111,11 +101,11 @@ def _token_parameter(schema: TokenParameterSchema) -> str:
 @blp.response(201, IssuedTokenSchema)
 @raises(AccountRestricted, NotFound)
 def issue_token(body: dict[str, Any]) -> Any:
-    rt = token_runtime()
+    rt = runtime()
     try:
-        issued = tokens.issue(request_session(), current_keyring(), rt.caches, signing_keys(),
+        issued = tokens.issue(request_session(), current_keyring(), rt.token_caches, signing_keys(),
                               issuer=runtime().settings.issuer, principal=principal(), pseudonym=body["pseudonym"],
-                              ttl_seconds=body["ttl_seconds"], current=request_epochs(), now=utc_now())
+                              ttl_seconds=body["ttl_seconds"], current=request_epochs(), now=rt.clock.now())
     except DomainError as error:
         TOKENS.labels(operation="issue", outcome=error.code).inc()
         raise
@@ -136,9 +126,10 @@ def issue_token(body: dict[str, Any]) -> Any:
 @blp.response(200, IntrospectionSchema)
 def introspect_token() -> Any:
     token = _token_parameter(_INTROSPECTION_REQUEST)
-    result = tokens.introspect(request_session(), current_keyring(), token_runtime().caches, signing_keys(),
-                               issuer=runtime().settings.issuer, principal=principal(), token=token,
-                               current=request_epochs(), now=utc_now())
+    rt = runtime()
+    result = tokens.introspect(request_session(), current_keyring(), rt.token_caches, signing_keys(),
+                               issuer=rt.settings.issuer, principal=principal(), token=token,
+                               current=request_epochs(), now=rt.clock.now())
     TOKENS.labels(operation="introspect", outcome="active" if result else "inactive").inc()
     return result or {"active": False}, 200, NO_STORE
 
@@ -153,8 +144,9 @@ def introspect_token() -> Any:
 @blp.response(200, RevocationSchema)
 def revoke_token() -> Any:
     token = _token_parameter(_TOKEN_PARAMETER)
-    revoked = tokens.revoke(request_session(), current_keyring(), signing_keys(), issuer=runtime().settings.issuer,
-                            principal=principal(), token=token, now=utc_now())
+    rt = runtime()
+    revoked = tokens.revoke(request_session(), current_keyring(), signing_keys(), issuer=rt.settings.issuer,
+                            principal=principal(), token=token, now=rt.clock.now())
     TOKENS.labels(operation="revoke", outcome="revoked" if revoked else "no_effect").inc()
     return {}, 200, NO_STORE
 
@@ -168,7 +160,7 @@ def revoke_token() -> Any:
 @jwks_blp.response(200, JwksSchema, headers={"ETag": {"schema": {"type": "string"}},
                                               "Cache-Control": {"schema": {"type": "string"}}})
 def get_jwks() -> Any:
-    document = signing_keys().jwks(utc_now())
+    document = signing_keys().jwks(current_time())
     response = Response(document.body, mimetype="application/json")
     response.headers["ETag"] = document.etag
     response.headers["Cache-Control"] = f"public, max-age={runtime().settings.jwks_max_age_seconds}"

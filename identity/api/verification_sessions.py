@@ -9,7 +9,7 @@ from identity.api.blueprint import Blueprint
 from identity.api.idempotent import idempotent
 from identity.api.openapi import raises
 from identity.api.presenters import account_body
-from identity.api.request_scope import current_keyring, principal, request_session, runtime
+from identity.api.request_scope import current_keyring, current_time, principal, request_session, runtime
 from identity.api.transactions import READS, WRITES, transaction
 from identity.api.verification_session_schemas import (
     SESSION_CREATION_EXAMPLE,
@@ -17,7 +17,6 @@ from identity.api.verification_session_schemas import (
     SessionCreationSchema,
     VerificationSessionSchema,
 )
-from identity.clock import utc_now
 from identity.errors import Conflict, NotFound
 from identity.models import VerificationSession
 from identity.services import accounts, verification_sessions
@@ -28,7 +27,7 @@ blp = Blueprint("verification-sessions", __name__, url_prefix="/v1/verification-
 
 
 def session_body(row: VerificationSession) -> dict[str, Any]:
-    now, account = utc_now(), verification_sessions.account_of(request_session(), row)
+    now, account = current_time(), verification_sessions.account_of(request_session(), row)
     return {"id": row.id, "status": verification_sessions.status_of(row, now), "expires_at": row.expires_at,
             "external_ref": row.external_ref, "state": row.state,
             "account": None if account is None else account_body(
@@ -49,7 +48,7 @@ def session_body(row: VerificationSession) -> dict[str, Any]:
 def create_verification_session(body: dict[str, Any]) -> Any:
     created = verification_sessions.create(request_session(), principal(), verification_sessions.SessionRequest(
         return_url=body["return_url"], external_ref=body.get("external_ref"), state=body.get("state"),
-        locale=body["locale"]), utc_now())
+        locale=body["locale"]), current_time())
     row = created.row
     url = verification_sessions.page_url(runtime().settings.issuer, row.id, created.secret)
     return ({"id": row.id, "url": url, "status": row.status, "expires_at": row.expires_at}, 201,
@@ -79,4 +78,4 @@ def get_verification_session(session_id: str) -> Any:
 @blp.response(200, VerificationSessionSchema)
 @raises(NotFound, Conflict)
 def cancel_verification_session(session_id: str) -> Any:
-    return session_body(verification_sessions.cancel(request_session(), principal(), session_id, utc_now()))
+    return session_body(verification_sessions.cancel(request_session(), principal(), session_id, current_time()))

@@ -8,7 +8,7 @@ from identity.api.auth import BEARER_SECURITY, require_scope
 from identity.api.blueprint import Blueprint
 from identity.api.idempotent import ShownOnce, idempotent
 from identity.api.openapi import raises
-from identity.api.request_scope import current_keyring, principal, request_session, runtime
+from identity.api.request_scope import current_keyring, current_time, principal, request_session, runtime
 from identity.api.transactions import READS, WRITES, transaction
 from identity.api.webhook_schemas import (
     ENDPOINT_CREATION_EXAMPLE,
@@ -16,7 +16,6 @@ from identity.api.webhook_schemas import (
     EndpointCreationSchema,
     EndpointListSchema,
 )
-from identity.clock import utc_now
 from identity.errors import NotFound
 from identity.models import WebhookEndpoint
 from identity.services.webhooks import endpoints
@@ -49,7 +48,7 @@ def _reveal(answer: dict[str, Any]) -> str | None:
 @raises()
 def create_webhook_endpoint(body: dict[str, Any]) -> Any:
     created = endpoints.create(request_session(), current_keyring(), principal(), body["url"], body["events"],
-                               allow_private=runtime().settings.webhook_allow_private, now=utc_now())
+                               allow_private=runtime().settings.webhook_allow_private, now=current_time())
     return ({**endpoint_body(created.endpoint), "secret": created.secret}, 201,
             {"Location": f"/v1/webhook-endpoints/{created.endpoint.id}"})
 
@@ -74,5 +73,5 @@ def list_webhook_endpoints() -> Any:
 @blp.response(204)
 @raises(NotFound)
 def delete_webhook_endpoint(endpoint_id: str) -> Any:
-    endpoints.delete(request_session(), current_keyring(), principal(), endpoint_id, utc_now())
+    endpoints.delete(request_session(), current_keyring(), principal(), endpoint_id, current_time())
     return None

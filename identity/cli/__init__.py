@@ -30,8 +30,6 @@ admin.add_command(purge.purge)
 admin.add_command(check)  # builds no app: it must run where the server would not start
 
 
-
-
 def init_cli(app: Flask) -> None:
     if "admin" not in app.cli.commands:
         app.cli.add_command(admin)
@@ -48,7 +46,7 @@ def main() -> None:
 
 def _build_app() -> Flask:
     from identity import create_app
-    from identity.cli.command_boundary import fail
+    from identity.cli.command_boundary import fail, unexpected
     from identity.errors import KeyringError
     from identity.settings import SettingsError
 
@@ -58,5 +56,5 @@ def _build_app() -> Flask:
         fail("configuration_invalid", str(error))
     except KeyringError as error:
         fail("keys_unavailable", str(error))
-    except Exception as error:  # any other start-up failure is one line too, never a traceback
-        fail("start_up_failed", f"{type(error).__name__}: {error}")
+    except Exception as error:  # noqa: BLE001 - any other start-up failure is one line too, never a traceback
+        fail("start_up_failed", f"the service could not be built: {unexpected(error)}")

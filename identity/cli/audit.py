@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.services import audit as audit_service
@@ -22,11 +22,11 @@ group = AppGroup("audit", help="The tamper-evident audit log.")
 def checkpoint() -> Outcome:
     """Print the chain's head, signed: keep it outside this database, give it to `audit verify
     --checkpoint` later to detect events deleted from the end of the log."""
-    ring = keyring()
+    ring, now = keyring(), current_time()
     # Recorded first, so the checkpoint covers its own event.
-    audit_service.record(db.session(), ring, actor=CLI_OPERATOR, action="audit.checkpointed")
+    audit_service.record(db.session(), ring, actor=CLI_OPERATOR, action="audit.checkpointed", now=now)
     db.session.flush()
-    taken = audit_service.take_checkpoint(db.session(), ring)
+    taken = audit_service.take_checkpoint(db.session(), ring, now)
     data = taken.as_json()
     return Outcome(json.dumps(data), data)
 
@@ -53,11 +53,12 @@ def verify(checkpoint_file: Path | None) -> Outcome:
     if report.ok:
         # Recorded after the walk, so this event is checked by the next verification.
         audit_service.record(db.session(), ring, actor=CLI_OPERATOR, action="audit.verified",
-                             details={"events": report.events, "ok": True})
+                             details={"events": report.events, "ok": True}, now=current_time())
         reached = f"; reaches checkpoint event {taken.seq}" if taken is not None else ""
         return Outcome(f"audit chain intact: {report.events} events{reached}", data)
     audit_service.record(db.session(), ring, actor=CLI_OPERATOR, action="audit.verified",
-                         details={"events": report.events, "ok": False, "failures": len(report.failures)})
+                         details={"events": report.events, "ok": False, "failures": len(report.failures)},
+                         now=current_time())
     text = f"audit chain BROKEN: {len(report.failures)} problem(s) in {report.events} events\n" + \
         "\n".join(f"  {f}" for f in report.failures[:50])
     return Outcome(text, data, exit_code=1)

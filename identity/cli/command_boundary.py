@@ -8,6 +8,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -35,8 +36,13 @@ def runtime() -> Runtime:
     return current_app.extensions["identity"]
 
 
+def current_time() -> datetime:
+    """The runtime's clock: what every command hands to services as `now`."""
+    return runtime().clock.now()
+
+
 def keyring() -> Keyring:
-    return runtime().keyring_cache.get(db.session(), epochs.read_epochs(db.session()).get("keys", 0))
+    return runtime().keyring_cache.get(epochs.read_epochs(db.session()).get("keys", 0), db.session())
 
 
 def fail(code: str, message: str) -> NoReturn:
@@ -58,6 +64,12 @@ def _error_code(error: Exception) -> str:
     if isinstance(error, OperatorError):
         return error.code
     return "command_failed"
+
+
+def unexpected(error: Exception) -> str:
+    """The one line an unexpected failure gets: its class, never its message, which may quote
+    personal data (a driver error repeats the statement's values; a decryption error, a field)."""
+    return f"unexpected {type(error).__name__}; its message is not shown, as it may contain personal data"
 
 
 def _require_current_schema() -> None:
@@ -95,6 +107,11 @@ def operator_command(command: F | None = None, *, needs_current_schema: bool = T
             except DATABASE_UNAVAILABLE as error:
                 _roll_back_quietly()
                 fail("database_unavailable", unreachable_message(runtime().settings.database_url, error))
+            except (click.ClickException, click.Abort):
+                raise  # click's own: a usage error or an aborted prompt, reported by click
+            except Exception as error:  # noqa: BLE001 - anything else is one line, never a traceback
+                _roll_back_quietly()
+                fail("command_failed", f"the command failed and nothing was committed: {unexpected(error)}")
             if as_json:
                 click.echo(json.dumps(outcome.data, ensure_ascii=False, default=str))
             else:

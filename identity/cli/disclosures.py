@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command, operator_option
-from identity.clock import rfc3339, utc_now
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command, operator_option
+from identity.clock import rfc3339
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.services import disclosures
@@ -34,7 +34,7 @@ def request(platform_id: str, pseudonym: str, authority: str, case_ref: str, leg
     """Record an authority's request; a second operator must approve it before anything is revealed."""
     view = disclosures.request(db.session(), keyring(), check_operator(operator), platform_id=platform_id,
                                pseudonym=pseudonym, authority=authority, case_ref=case_ref,
-                               legal_basis=legal_basis, now=utc_now())
+                               legal_basis=legal_basis, now=current_time())
     return Outcome(f"recorded disclosure request {view.request.id} (pending); another operator must approve it",
                    {"id": view.request.id, "status": view.status})
 
@@ -45,7 +45,7 @@ def request(platform_id: str, pseudonym: str, authority: str, case_ref: str, leg
 @operator_command
 def approve(disclosure_id: str, operator: str | None) -> Outcome:
     """Approve a pending request (not your own); the approval lapses after 72 hours."""
-    view = disclosures.approve(db.session(), keyring(), check_operator(operator), disclosure_id, utc_now())
+    view = disclosures.approve(db.session(), keyring(), check_operator(operator), disclosure_id, current_time())
     data = view.as_json()
     return Outcome(f"approved disclosure request {view.request.id}; it may be revealed once until "
                    f"{data['approval_expires_at']}", data)
@@ -58,7 +58,7 @@ def approve(disclosure_id: str, operator: str | None) -> Outcome:
 @operator_command
 def deny(disclosure_id: str, reason: str, operator: str | None) -> Outcome:
     """End a pending or approved request without revealing anything."""
-    view = disclosures.deny(db.session(), keyring(), check_operator(operator), disclosure_id, reason, utc_now())
+    view = disclosures.deny(db.session(), keyring(), check_operator(operator), disclosure_id, reason, current_time())
     return Outcome(f"denied disclosure request {view.request.id}", view.as_json())
 
 
@@ -77,7 +77,7 @@ def reveal(disclosure_id: str, key_file: Path, operator: str | None) -> Outcome:
         raise OperatorError("cannot read the recipient key file") from None
     recipient = disclosures.parse_recipient_key(raw)
     try:
-        revealed = disclosures.reveal(db.session(), keyring(), name, disclosure_id, recipient, utc_now())
+        revealed = disclosures.reveal(db.session(), keyring(), name, disclosure_id, recipient, current_time())
     except disclosures.NothingToReveal:
         # The refusal is a step too: keep its audit event, then fail as any command does.
         db.session.commit()
@@ -91,7 +91,7 @@ def reveal(disclosure_id: str, key_file: Path, operator: str | None) -> Outcome:
 @operator_command
 def list_(status: str | None) -> Outcome:
     """Every request and its state, oldest first; no identities."""
-    views = disclosures.list_requests(db.session(), utc_now(), status)
+    views = disclosures.list_requests(db.session(), current_time(), status)
     lines = [f"{v.request.id}  {v.status:<8}  {rfc3339(v.request.requested_at)}  {v.request.platform_id}  "
              f"{v.request.authority}  {v.request.case_ref}" for v in views]
     return Outcome("\n".join(lines) or "no disclosure requests", {"items": [v.as_json() for v in views]})

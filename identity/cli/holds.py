@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command, operator_option
-from identity.clock import utc_now
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command, operator_option
 from identity.extensions import db
 from identity.services import holds
 from identity.services.operators import check_operator
@@ -23,7 +22,7 @@ group = AppGroup("holds", help="Legal holds: keep a person's identity while a ca
 def place(platform_id: str, pseudonym: str, case_ref: str, operator: str | None) -> Outcome:
     """Hold the person behind a pseudonym: closing their accounts keeps their identity until released."""
     hold = holds.place(db.session(), keyring(), check_operator(operator), platform_id=platform_id,
-                       pseudonym=pseudonym, case_ref=case_ref, now=utc_now())
+                       pseudonym=pseudonym, case_ref=case_ref, now=current_time())
     return Outcome(f"placed legal hold {hold.id}", {"id": hold.id})
 
 
@@ -33,6 +32,6 @@ def place(platform_id: str, pseudonym: str, case_ref: str, operator: str | None)
 @operator_command
 def release(hold_id: str, operator: str | None) -> Outcome:
     """Release a hold; a person with no open account is then erased as the erasure rules say."""
-    hold, state = holds.release(db.session(), keyring(), check_operator(operator), hold_id, utc_now())
+    hold, state = holds.release(db.session(), keyring(), check_operator(operator), hold_id, current_time())
     return Outcome(f"released legal hold {hold.id}; the person's data is now {state.replace('_', ' ')}",
                    {"id": hold.id, "status": "released", "person_state": state})

@@ -17,9 +17,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from identity.cli.command_boundary import Outcome, operator_command, runtime
+from identity.cli.command_boundary import Outcome, current_time, operator_command, runtime
 from identity.cli.confirmation import confirm, destroying
-from identity.clock import rfc3339, utc_now
+from identity.clock import rfc3339
 from identity.engine_behaviour import read_only_transactions
 from identity.errors import OperatorError
 from identity.extensions import db
@@ -93,7 +93,7 @@ def status() -> Outcome:
         if key.kind == "signing":
             line = f"{key.kind:<8} v{key.version:<4} {key.state:<8} {'(tokens are not stored)':>20}"
             if key.state != "retired" and key.verifies_until is not None:
-                window = "open" if utc_now() < key.verifies_until else "closed"
+                window = "open" if current_time() < key.verifies_until else "closed"
                 line += f"  JWKS window {window} until {rfc3339(key.verifies_until)}"
         if key.retired_at is not None:
             line += f"  retired {rfc3339(key.retired_at)}"
@@ -127,7 +127,7 @@ def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
     if stage and kind != "root":
         raise OperatorError("--stage applies to root rotation only")
     if kind == "signing":
-        signing = key_rotation.rotate_signing(transaction, cache, owner=owner, actor=CLI_OPERATOR)
+        signing = key_rotation.rotate_signing(transaction, cache, owner=owner, actor=CLI_OPERATOR, now=current_time())
         text = f"signing key v{signing.version} is primary: new tokens are signed with it."
         if signing.previous is not None and signing.previous_verifies_until is not None:
             text += (f"\nsigning key v{signing.previous} stays in the JWKS and verifies its tokens until "
@@ -147,12 +147,13 @@ def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
             f"new root key {root.root_key_id} is line 1 of {root.file} ({root.lines} lines); "
             f"{root.reencrypted} stored key(s) re-encrypted under it.\n"
             f"Old and new root keys are both accepted until every process has restarted. Once every process "
-            f"that reads this file (servers, workers, CLI) has restarted after {rfc3339(utc_now())}, remove every "
+            f"that reads this file (servers, workers, CLI) has restarted after {rfc3339(current_time())}, remove every "
             "line but the first.", data)
     printer = ProgressPrinter()
     try:
         report = key_rotation.rotate_records(transaction, cache, kind, owner=owner, actor=CLI_OPERATOR,
-                                             batch_size=batch_size, pause=pause, progress=printer)
+                                             clock=runtime().clock.now, batch_size=batch_size, pause=pause,
+                                             progress=printer)
     except KeyboardInterrupt:
         raise OperatorError(f"interrupted; run `identity-admin keys rotate {kind}` again to resume") from None
     finally:
@@ -206,7 +207,7 @@ def retire(kind: str, version: int, yes: bool) -> Outcome:
     cache, owner = runtime().keyring_cache, maintenance_lock.new_owner()
     with maintenance_lock.held(transaction, maintenance_lock.KEYS_LOCK, owner):
         with transaction() as session:
-            key, newly = key_rotation.retire_key(session, cache, kind, version, actor=CLI_OPERATOR)
+            key, newly = key_rotation.retire_key(session, cache, kind, version, actor=CLI_OPERATOR, now=current_time())
             retired_at = key.retired_at
     data = {"kind": kind, "version": version, "state": "retired", "retired_at": rfc3339(retired_at)}
     if not newly:
@@ -231,7 +232,8 @@ def revoke(kind: str, version: int, compromised: bool, yes: bool) -> Outcome:
         key_rotation.check_signing_revocation(session, version)
     confirm(f"Revoke signing key v{version} now? Every token it signed stops working at once.", yes)
     with transaction() as session:
-        revoked = key_rotation.revoke_signing_key(session, runtime().keyring_cache, version, actor=CLI_OPERATOR)
+        revoked = key_rotation.revoke_signing_key(session, runtime().keyring_cache, version, actor=CLI_OPERATOR,
+                                                  now=current_time())
     data = {"kind": kind, "version": version, "kid": revoked.kid, "state": "retired",
             "revoked_at": rfc3339(revoked.revoked_at), "already_retired": not revoked.newly}
     if not revoked.newly:

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command, operator_option, runtime
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command, operator_option, runtime
 from identity.cli.confirmation import confirm, destroying
-from identity.clock import rfc3339, utc_now
+from identity.clock import rfc3339
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.models import Platform
@@ -118,7 +118,7 @@ def disable(platform_id: str, yes: bool) -> Outcome:
 def assess(platform_id: str, reference: str, valid_until: datetime, operator: str | None) -> Outcome:
     """Record a cross-border security assessment: an overseas platform receives personal data until it lapses."""
     row = cross_border.assess(db.session(), keyring(), check_operator(operator) if operator else "cli",
-                              platform_id, reference, valid_until.date(), utc_now())
+                              platform_id, reference, valid_until.date(), current_time())
     data = {"platform": row.platform_id, "reference": row.reference, "valid_until": rfc3339(row.valid_until)}
     return Outcome(f"recorded security assessment {row.reference} for {row.platform_id}, valid until "
                    f"{rfc3339(row.valid_until)}", data)

@@ -11,8 +11,7 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command, runtime
-from identity.clock import utc_now
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command, runtime
 from identity.extensions import db
 from identity.services import audit
 from identity.services import purge as purge_service
@@ -31,7 +30,7 @@ def purge(batch_size: int) -> Outcome:
     for step in purge_service.STEPS:
         totals[step.name] = 0
         while True:
-            ctx = purge_service.PurgeContext(session=db.session(), keyring=keyring(), now=utc_now(),
+            ctx = purge_service.PurgeContext(session=db.session(), keyring=keyring(), now=current_time(),
                                              audit_retention=retention, batch=batch_size)
             removed = step.run_batch(ctx)
             db.session.commit()
@@ -39,7 +38,8 @@ def purge(batch_size: int) -> Outcome:
                 break
             totals[step.name] += removed
             click.echo(f"{step.name}: {totals[step.name]} so far", err=True)
-    audit.record(db.session(), keyring(), actor=CLI_OPERATOR, action="purge.completed", details=totals)
+    audit.record(db.session(), keyring(), actor=CLI_OPERATOR, action="purge.completed", details=totals,
+                 now=current_time())
     text = "\n".join(f"{step.name}: {totals[step.name]} {step.what}" for step in purge_service.STEPS)
     return Outcome(text, {"purged": totals, "audit_retention_days": retention.days})
 

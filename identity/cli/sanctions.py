@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command
-from identity.clock import rfc3339, utc_now
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command
+from identity.clock import rfc3339
 from identity.extensions import db
 from identity.services import sanctions
 
@@ -18,7 +18,7 @@ group = AppGroup("sanctions", help="Widen blacklists; erase what ended sanctions
 @operator_command
 def blacklist_global(sanction_id: str) -> Outcome:
     """Widen an active blacklist to every platform: all of them refuse the person's registrations."""
-    widening = sanctions.widen_to_global(db.session(), keyring(), sanction_id, utc_now())
+    widening = sanctions.widen_to_global(db.session(), keyring(), sanction_id, current_time())
     s = widening.sanction
     data = {"id": s.id, "kind": s.kind, "scope": s.scope, "changed": widening.changed,
             "expires_at": rfc3339(s.expires_at)}
@@ -35,7 +35,7 @@ def purge_expired(batch_size: int) -> Outcome:
     cron at any interval; each batch is committed, so an interrupted run resumes when run again."""
     ring, erased, examined = keyring(), 0, 0
     while True:
-        done = sanctions.purge_expired_traces(db.session(), ring, utc_now(), batch=batch_size)
+        done = sanctions.purge_expired_traces(db.session(), ring, current_time(), batch=batch_size)
         db.session.commit()
         if done.examined == 0:
             break

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command
 from identity.errors import OperatorError
 from identity.extensions import db
 from identity.services import audit, transparency
@@ -37,7 +37,7 @@ def report(start: datetime, end: datetime) -> Outcome:
         raise OperatorError("--to must not be before --from")
     counts = transparency.report(db.session(), _midnight(first), _midnight(last + timedelta(days=1)))
     audit.record(db.session(), keyring(), actor=CLI_OPERATOR, action="transparency.reported",
-                 details={"from": first.isoformat(), "to": last.isoformat()})
+                 details={"from": first.isoformat(), "to": last.isoformat()}, now=current_time())
     data: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat(), **counts}
     d = counts["disclosures"]
     lines = [f"Transparency report {first.isoformat()} to {last.isoformat()}",

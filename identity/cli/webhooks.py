@@ -12,8 +12,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from identity.cli.command_boundary import Outcome, keyring, operator_command, runtime
-from identity.clock import rfc3339, utc_now
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command, runtime
+from identity.clock import rfc3339
 from identity.extensions import db
 from identity.services.webhooks import delivery, status
 from identity.services.webhooks.worker import Worker
@@ -50,7 +50,7 @@ def deliver(once: bool, batch_size: int, concurrency: int, lease_seconds: int, i
     """Post the outbox's events to the platforms' endpoints until stopped (SIGTERM or Ctrl-C stop it
     after the batch in flight). Several may run at once on PostgreSQL; on SQLite run one."""
     settings = runtime().settings
-    worker = Worker(uow=transaction, keyring=keyring, clock=utc_now,
+    worker = Worker(uow=transaction, keyring=keyring, clock=current_time,
                     transport=delivery.Transport(allow_private=settings.webhook_allow_private,
                                                  pool_size=concurrency),
                     batch=batch_size, concurrency=concurrency, lease=timedelta(seconds=lease_seconds),
@@ -77,7 +77,7 @@ def deliver(once: bool, batch_size: int, concurrency: int, lease_seconds: int, i
 @operator_command
 def show_status() -> Outcome:
     """Every endpoint's state and backlog; the failing ones and since when; the disabled ones, when and why."""
-    now = utc_now()
+    now = current_time()
     rows = status.report(db.session(), now)
     lines = []
     for r in rows:

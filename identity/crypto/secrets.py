@@ -2,7 +2,7 @@
 
 A key reads `idk_<key id body>_<secret>`. The key id finds the row without hashing; the
 secret is checked with argon2id once per process, then against a SHA-256 digest held in
-memory only (see `identity.services.api_keys`), so a request costs no argon2 computation.
+memory only (see `identity.services.authentication`), so a request costs no argon2 computation.
 """
 
 from __future__ import annotations

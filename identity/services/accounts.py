@@ -113,7 +113,7 @@ def close(session: Session, keyring: Keyring, principal: Principal, pseudonym: s
                         {"pseudonym": account.pseudonym, "closed_at": now}, now)
     audit.record(session, keyring, actor=principal.actor, action="account.closed", subject=account.pseudonym,
                  details={"platform": principal.platform_id, "identity_erased": state == PERSON_ERASED,
-                          "person_state": state})
+                          "person_state": state}, now=now)
     return account
 
 

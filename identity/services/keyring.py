@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -18,6 +18,7 @@ from identity.errors import KeyringError
 from identity.models import KEY_KINDS, KeyVersion
 from identity.models.keyring import KEY_ACTIVE, KEY_PRIMARY, KEY_RETIRED
 from identity.services import epochs
+from identity.services.epoch_cache import EpochValue
 
 
 def _aad(kind: str, version: int) -> bytes:
@@ -40,7 +41,8 @@ def load_keyring(session: Session, root_keys: RootKeys) -> Keyring:
     return keyring
 
 
-def add_key_version(session: Session, root_keys: RootKeys, kind: str, *, primary: bool) -> KeyVersion:
+def add_key_version(session: Session, root_keys: RootKeys, kind: str, *, primary: bool,
+                    now: datetime | None = None) -> KeyVersion:
     """Create the next version of `kind`; when primary, the previous primary becomes active.
 
     Bumps the `keys` epoch so every process reloads the keyring on its next request.
@@ -55,7 +57,7 @@ def add_key_version(session: Session, root_keys: RootKeys, kind: str, *, primary
             old.state = KEY_ACTIVE
     row = KeyVersion(kind=kind, version=version, state=KEY_PRIMARY if primary else KEY_ACTIVE,
                      material_ct=root_keys.encrypt(new_material(kind), _aad(kind, version)),
-                     created_at=utc_now())
+                     created_at=now or utc_now())
     session.add(row)
     session.flush()
     epochs.bump(session, "keys")
@@ -89,8 +91,8 @@ def reencrypt_keyring(session: Session, root_keys: RootKeys) -> int:
     return changed
 
 
-class KeyringCache:
-    """One decrypted keyring per process, reloaded when the `keys` epoch moves.
+class KeyringCache(EpochValue[Keyring]):
+    """One decrypted keyring per process, reloaded when the `keys` epoch moves: `get(epoch, session)`.
 
     With `reload_root_keys`, a keyring that no longer opens under the root keys in memory
     (a root rotation re-encrypted it under a key added to the file since this process
@@ -99,31 +101,19 @@ class KeyringCache:
     """
 
     def __init__(self, root_keys: RootKeys, reload_root_keys: Callable[[], RootKeys] | None = None) -> None:
+        super().__init__(self._load_keyring)
         self._root_keys = root_keys
         self._reload_root_keys = reload_root_keys
-        self._keyring: Keyring | None = None
-        self._epoch: int | None = None
-        self._lock = threading.Lock()
 
     @property
     def root_keys(self) -> RootKeys:
         return self._root_keys
 
-    def get(self, session: Session, keys_epoch: int) -> Keyring:
-        if self._keyring is not None and self._epoch == keys_epoch:
-            return self._keyring
-        with self._lock:
-            if self._keyring is None or self._epoch != keys_epoch:
-                try:
-                    self._keyring = load_keyring(session, self._root_keys)
-                except KeyringError:
-                    if self._reload_root_keys is None:
-                        raise
-                    self._root_keys = self._reload_root_keys()
-                    self._keyring = load_keyring(session, self._root_keys)
-                self._epoch = keys_epoch
-            return self._keyring
-
-    @property
-    def loaded(self) -> bool:
-        return self._keyring is not None
+    def _load_keyring(self, session: Session) -> Keyring:
+        try:
+            return load_keyring(session, self._root_keys)
+        except KeyringError:
+            if self._reload_root_keys is None:
+                raise
+            self._root_keys = self._reload_root_keys()
+            return load_keyring(session, self._root_keys)

@@ -20,7 +20,6 @@ events: the audit log's details are an opaque JSON string no index can serve.
 from __future__ import annotations
 
 import math
-import threading
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -34,6 +33,7 @@ from identity.models import Platform, RegistrationMismatch
 from identity.rates import MAX_WINDOW, Rate, parse_rate
 from identity.services import audit, epochs, vault
 from identity.services.authentication import Principal
+from identity.services.epoch_cache import EpochCache
 
 PER_DOCUMENT = Rate(3, timedelta(hours=24))
 # One detail for both limits: which one was reached tells a platform nothing it did not send.
@@ -55,28 +55,24 @@ _COUNTS = select(
 MAX_CLEAR_PLATFORMS = 10_000
 
 
-class ClearPlatforms:
-    """Per process: the platforms known to have no mismatch in any window that counts, and the
-    `mismatches` epoch and rate they were found so under.
+class ClearPlatforms(EpochCache[str, Rate]):
+    """Per process: the platforms known to have no mismatch in any window that counts, with the
+    rate they were found so under, for the current `mismatches` epoch.
 
     Most platforms have none, and for them the count would cost a query on every registration.
     Counts only fall as time passes; a new mismatch anywhere bumps the epoch (read at the start
     of the request, before any count), which ends every entry in every process. So while the
-    epoch is unchanged, a platform found clear is still clear.
+    epoch is unchanged, a platform found clear is still clear: entries need no deadline.
     """
 
     def __init__(self) -> None:
-        self._clear: dict[str, tuple[int, Rate]] = {}
-        self._lock = threading.Lock()
+        super().__init__(MAX_CLEAR_PLATFORMS)
 
     def is_clear(self, platform_id: str, epoch: int, rate: Rate) -> bool:
-        return self._clear.get(platform_id) == (epoch, rate)
+        return self.get(platform_id, epoch) == rate
 
     def mark(self, platform_id: str, epoch: int, rate: Rate) -> None:
-        with self._lock:
-            if len(self._clear) >= MAX_CLEAR_PLATFORMS and platform_id not in self._clear:
-                self._clear.pop(next(iter(self._clear)))
-            self._clear[platform_id] = (epoch, rate)
+        self.put(platform_id, rate, epoch)
 
 
 def platform_rate(principal: Principal, default: str) -> Rate:

@@ -268,7 +268,8 @@ def _columns(account: Account) -> dict[str, Any]:
 def _record(session: Session, keyring: Keyring, principal: Principal, account: Account,
             verification: Verification) -> None:
     audit.record(session, keyring, actor=principal.actor, action="account.registered", subject=account.pseudonym,
-                 details={"platform": principal.platform_id, "verification": verification.level})
+                 details={"platform": principal.platform_id, "verification": verification.level},
+                 now=account.created_at)
 
 
 def _free_slot(taken: list[Account], maximum: int) -> int | None:

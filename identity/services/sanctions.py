@@ -75,10 +75,6 @@ def permissions_after(active: list[Sanction]) -> list[str]:
     return [p for p in TOKEN_PERMISSIONS if p not in removed]
 
 
-def bars_posting(active: list[Sanction]) -> bool:
-    return "post" not in permissions_after(active)
-
-
 # --- filing, reading, lifting, widening -------------------------------------------------------
 
 @dataclass(frozen=True)

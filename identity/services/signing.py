@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -132,21 +131,3 @@ def load_signing_keys(session: Session, keyring: Keyring) -> SigningKeys:
                                published_until=until))
     keys.sort(key=lambda k: (k.version != primary_version, -k.version))  # primary first, then newest
     return SigningKeys(keys, primary_version)
-
-
-class SigningKeysCache:
-    """One SigningKeys per process, rebuilt when the `keys` epoch moves (rotation, retirement)."""
-
-    def __init__(self) -> None:
-        self._keys: SigningKeys | None = None
-        self._epoch: int | None = None
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, keyring: Keyring, keys_epoch: int) -> SigningKeys:
-        if self._keys is not None and self._epoch == keys_epoch:
-            return self._keys
-        with self._lock:
-            if self._keys is None or self._epoch != keys_epoch:
-                self._keys = load_signing_keys(session, keyring)
-                self._epoch = keys_epoch
-            return self._keys

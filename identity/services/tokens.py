@@ -40,7 +40,6 @@ from identity.services.signing import LEEWAY_SECONDS, SigningKeys, b64url
 DEFAULT_TTL_SECONDS = 900
 MIN_TTL_SECONDS = 60
 MAX_TOKEN_LENGTH = 4096  # ours are ~550 bytes; anything far longer is not worth parsing
-MAX_CACHE_ENTRIES = 50_000
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]
 
 

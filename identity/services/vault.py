@@ -165,9 +165,6 @@ def reseal_identity(keyring: Keyring, person: Person, identity: Identity) -> Non
 
 # --- Key rotation and verification, over plain column values (batched, no ORM objects) ----------
 
-SEALED_FIELDS = ("real_name", "document", "phone", "birth_date")
-
-
 @dataclass(frozen=True)
 class SealedRecord:
     """The ciphertext columns of one person row, as a batch query returns them: each field is

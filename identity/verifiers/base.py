@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 from identity.clock import utc_now
 
-if TYPE_CHECKING:  # imported for the annotation only: the documents package may not exist yet
+if TYPE_CHECKING:  # for the annotation only: a verifier never needs the document rules at run time
     from identity.documents import Document
 
 __all__ = [

@@ -23,8 +23,8 @@ from markupsafe import Markup, escape
 from wtforms import ValidationError
 
 from identity.api import registering
+from identity.api.request_scope import current_time
 from identity.api.transactions import READS, WRITES, transaction
-from identity.clock import utc_now
 from identity.documents import DOCUMENT_TYPES
 from identity.documents.model import CN_FOREIGN_PERMANENT_RESIDENT_ID, CN_RESIDENT_ID, PASSPORT
 from identity.errors import (
@@ -88,7 +88,7 @@ def _busy(error: DomainError) -> Response:
 @transaction(READS)
 def show(session_id: str, secret: str) -> Any:
     try:
-        view = sessions.page_view(db.session(), session_id, secret, utc_now())
+        view = sessions.page_view(db.session(), session_id, secret, current_time())
     except sessions.PageUnavailable as unavailable:
         return _unavailable(unavailable)
     g.page_locale = view.locale
@@ -120,7 +120,7 @@ def _blank_form(locale: str, platform_name: str, policy: PlatformPolicy) -> str:
 @blp.route(PAGE_RULE, methods=["POST"])
 @transaction(WRITES)
 def submit(session_id: str, secret: str) -> Any:
-    now = utc_now()
+    now = current_time()
     opened = _open(session_id, secret, now, for_update=True)
     if isinstance(opened, Response):
         return opened

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.people import registration, resident_id
+from tests.support.people import register, registration, resident_id
 
 VARYING = {"X-Request-Id", "Date"}
 
@@ -13,21 +13,15 @@ def same_answer(one, two) -> bool:
     return (one.status_code, one.get_data(), headers(one)) == (two.status_code, two.get_data(), headers(two))
 
 
-def register(client, headers, sequence: int) -> str:
-    response = client.post("/v1/registrations", json=registration(resident_id(sequence=sequence)), headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["pseudonym"]
-
-
 def closed_accounts(client, platforms) -> tuple[dict[str, str], dict[str, str]]:
     """Three people whose account on `mine` is closed: one held nowhere else (erased), one with an
     open account on another platform, one kept as a trace by another platform's sanction."""
     mine, other = platforms.headers(platforms.create()), platforms.headers(platforms.create())
-    alone = register(client, mine, 1)
-    elsewhere = register(client, mine, 2)
-    register(client, other, 2)
-    traced = register(client, mine, 3)
-    banned = register(client, other, 3)
+    alone = register(client, mine, sequence=1)
+    elsewhere = register(client, mine, sequence=2)
+    register(client, other, sequence=2)
+    traced = register(client, mine, sequence=3)
+    banned = register(client, other, sequence=3)
     assert client.post("/v1/sanctions", headers=other, json={
         "pseudonym": banned, "kind": "posting_ban", "reason_code": "spam", "evidence_ref": "r"}).status_code == 201
     assert client.delete(f"/v1/accounts/{banned}", headers=other).status_code == 204

@@ -176,6 +176,7 @@ def test_metrics_count_requests_by_route_template(client, auth):
     assert "11010519491231002X" not in text and "psn_" not in text
 
 
+@pytest.mark.budget
 def test_a_known_key_is_not_hashed_again_when_another_key_is_revoked(app, client, platforms, platform, monkeypatch):
     from identity.cli.command_boundary import keyring
     from identity.services import platforms as platform_service

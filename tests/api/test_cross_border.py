@@ -6,16 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
-
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.lawful import admin, audit_events, ok
-from tests.support.sanctions import register
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
+from tests.support.people import register
 
 
 def test_an_overseas_platform_gets_personal_data_only_under_a_valid_assessment(app, client, runner, platforms,

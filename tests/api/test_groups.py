@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from identity.clock import rfc3339
 from identity.models import AuditEvent
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.groups import (
     account,
     add_manager,
@@ -22,15 +21,10 @@ from tests.support.groups import (
     new_token,
     token_scope,
 )
-from tests.support.people import registration, resident_id
-from tests.support.sanctions import file, register
+from tests.support.people import register, registration, resident_id
+from tests.support.sanctions import file
 
 ALL_RIGHTS = {"post", "group:create", "group:manage"}
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

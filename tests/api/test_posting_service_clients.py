@@ -22,8 +22,9 @@ from realname_identity_client import InvalidToken, TokenVerifier
 from realname_identity_client._http import StdlibTransport
 
 from identity.settings import Settings
+from tests.support.people import register
 from tests.support.serving import served_as_issuer
-from tests.support.tokens import issue, register
+from tests.support.tokens import issue
 
 NODE_CHECK = Path(__file__).resolve().parents[2] / "clients" / "node-check"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import pytest
 from sqlalchemy import select
 
 from identity import create_app
@@ -15,7 +14,6 @@ from identity.models import AuditEvent, Person
 from identity.settings import TEST_ARGON2, Settings
 from tests.conftest import Platforms
 from tests.support.authority import Authority
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.people import registration, resident_id
 
 HELD = resident_id(sequence=11)
@@ -40,11 +38,6 @@ def mismatch_events(app) -> list[dict]:
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registration.not_verified")
                                     .order_by(AuditEvent.seq)).all()
         return [{"actor": e.actor, "subject": e.subject, **json.loads(e.details)} for e in events]
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
 
 
 def test_only_a_matching_name_learns_of_the_duplicate_and_its_pseudonyms(client, auth):

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tests.support.people import registration
-from tests.support.sanctions import file, register
+from tests.support.people import register, registration
+from tests.support.sanctions import file
 
 JSON_ROUTES = ("/v1/registrations", "/v1/tokens", "/v1/tokens/introspect", "/v1/tokens/revoke", "/v1/sanctions")
 

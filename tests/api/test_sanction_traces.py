@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from identity.clock import rfc3339
-from tests.support.clock import FrozenClock, freeze_clock
-from tests.support.people import registration
-from tests.support.sanctions import file, person_of, register
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
+from tests.support.people import register, registration
+from tests.support.sanctions import file, person_of
 
 
 def _close(client, auth, pseudonym):

@@ -10,16 +10,10 @@ from sqlalchemy import select
 
 from identity.clock import rfc3339
 from identity.models import AuditEvent, CacheEpoch
-from tests.support.clock import FrozenClock, freeze_clock
-from tests.support.people import resident_id
-from tests.support.sanctions import file, register
+from tests.support.people import register, resident_id
+from tests.support.sanctions import file
 
 READ_ONLY = ("sanctions:read", "accounts:read")
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
 
 
 def _account(client, auth, pseudonym):

@@ -10,7 +10,8 @@ from sqlalchemy import event
 
 from identity.extensions import db
 from identity.services.epochs import EpochReader
-from tests.support.tokens import claims_of, file_sanction, header_of, issue, register
+from tests.support.people import register
+from tests.support.tokens import claims_of, file_sanction, header_of, issue
 
 CONTRACT_CLAIMS = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "rnv", "lvl", "adult", "scope"}
 
@@ -106,25 +107,25 @@ def test_group_management_suspension_removes_group_permissions_from_scope(client
 
 
 def test_a_sanction_ending_by_the_clock_restores_scope_without_any_write(client, auth, app, clock, pseudonym):
-    file_sanction(app, pseudonym, "group_management_suspension", expires_at=clock.now + timedelta(seconds=120))
+    file_sanction(app, pseudonym, "group_management_suspension", expires_at=clock.now() + timedelta(seconds=120))
     assert claims_of(issue(client, auth, pseudonym)["token"])["scope"] == "post"
     clock.advance(121)  # no epoch moves: only the cache entry's own deadline can notice
     assert claims_of(issue(client, auth, pseudonym)["token"])["scope"] == "post group:create group:manage"
 
 
 def test_a_posting_ban_ending_by_the_clock_allows_tokens_again(client, auth, app, clock, pseudonym):
-    file_sanction(app, pseudonym, "posting_ban", expires_at=clock.now + timedelta(seconds=60))
+    file_sanction(app, pseudonym, "posting_ban", expires_at=clock.now() + timedelta(seconds=60))
     assert client.post("/v1/tokens", json={"pseudonym": pseudonym}, headers=auth).status_code == 403
     clock.advance(61)
     assert client.post("/v1/tokens", json={"pseudonym": pseudonym}, headers=auth).status_code == 201
 
 
 def test_a_minor_comes_of_age_at_the_next_utc_midnight(client, auth, clock):
-    today = clock.now.date()
+    today = clock.now().date()
     birthday_tomorrow = date(today.year - 18, today.month, today.day) + timedelta(days=1)
     minor = register(client, auth, birth=birthday_tomorrow)
     assert claims_of(issue(client, auth, minor)["token"])["adult"] is False
-    clock.now = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    clock.set(datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
     assert claims_of(issue(client, auth, minor)["token"])["adult"] is True
 
 
@@ -147,6 +148,7 @@ class _Statements:
         self.full.append(statement.strip().upper())
 
 
+@pytest.mark.budget
 def test_a_warm_issue_reads_only_the_epochs_and_writes_nothing(client, auth, app, pseudonym, monkeypatch):
     issue(client, auth, pseudonym)  # first request: the API key's argon2 check and the account are cached
     with app.app_context():

@@ -14,8 +14,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from realname_identity_client import IntrospectionClient, InvalidToken, TokenVerifier
 
+from tests.support.people import register
 from tests.support.serving import served
-from tests.support.tokens import issue, register
+from tests.support.tokens import issue
 
 
 @pytest.fixture

@@ -8,16 +8,14 @@ from sqlalchemy import select
 
 from identity.extensions import db
 from identity.models import VerificationSession
-from tests.support.clock import freeze_clock
 from tests.support.verification import RETURN_URL, create_session, page_path, page_policy
 
 CREATE = "/v1/verification-sessions"
 
 
-def test_a_session_is_created_pending_for_30_minutes_with_a_page_link(app, client, platforms, monkeypatch):
+def test_a_session_is_created_pending_for_30_minutes_with_a_page_link(clock, app, client, platforms, monkeypatch):
     platform = platforms.create("forum", **page_policy())
     headers = platforms.headers(platform)
-    clock = freeze_clock(monkeypatch)
     response = client.post(CREATE, headers=headers, json={"return_url": RETURN_URL, "state": "opaque-123"})
     created = response.get_json()
 
@@ -97,10 +95,9 @@ def test_cancel_ends_a_pending_session_and_its_link(client, platforms):
     assert "平台已取消此链接" in page.get_data(as_text=True)
 
 
-def test_a_session_past_30_minutes_reads_expired_and_cannot_be_canceled(client, platforms, monkeypatch):
+def test_a_session_past_30_minutes_reads_expired_and_cannot_be_canceled(clock, client, platforms, monkeypatch):
     platform = platforms.create("forum", **page_policy())
     headers = platforms.headers(platform)
-    clock = freeze_clock(monkeypatch)
     created = create_session(client, headers, locale="en")
     clock.advance(minutes=30)
     assert client.get(f"{CREATE}/{created['id']}", headers=headers).get_json()["status"] == "expired"

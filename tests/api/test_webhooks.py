@@ -22,9 +22,8 @@ from identity.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from identity.settings import Settings
 from tests.conftest import make_settings
 from tests.support import groups as group_api
-from tests.support.clock import freeze_clock
-from tests.support.people import resident_id
-from tests.support.sanctions import file, register
+from tests.support.people import register, resident_id
+from tests.support.sanctions import file
 from tests.support.webhooks import WEBHOOK_SCOPES, add_endpoint, deliver_once, receiving, status
 
 NAME, NUMBER = "张三", resident_id(sequence=1)
@@ -187,9 +186,8 @@ def test_a_name_that_turns_private_after_creation_is_not_posted_to(app, client, 
 
 # --- events -------------------------------------------------------------------------------------
 
-def test_an_event_from_each_source_arrives_signed(app, client, auth, receiver, runner, monkeypatch):
+def test_an_event_from_each_source_arrives_signed(clock, app, client, auth, receiver, runner, monkeypatch):
     add_endpoint(client, auth, receiver, "/all")
-    clock = freeze_clock(monkeypatch)
     founder = register(client, auth, sequence=1)
     other = register(client, auth, sequence=2)
     ban = file(client, auth, other)                                    # sanction.created, account.restricted
@@ -241,9 +239,8 @@ def test_restriction_is_announced_when_it_starts_and_ends_not_for_every_sanction
     assert receiver.payloads()[1]["data"]["sanction"] == second["id"]
 
 
-def test_a_sanction_expiry_is_announced_exactly_once(app, client, auth, receiver, runner, monkeypatch):
+def test_a_sanction_expiry_is_announced_exactly_once(clock, app, client, auth, receiver, runner, monkeypatch):
     add_endpoint(client, auth, receiver, "/exp", ["sanction.expired", "account.unrestricted"])
-    clock = freeze_clock(monkeypatch)
     pseudonym = register(client, auth)
     until = (clock.now() + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     sanction = file(client, auth, pseudonym, expires_at=until)
@@ -318,11 +315,10 @@ def test_no_personal_data_in_any_body_log_or_audit_line(app, client, auth, recei
 
 # --- retries, disabling, status, purge ----------------------------------------------------------
 
-def test_a_receiver_answering_500_then_200_gets_the_event_on_a_retry(app, client, auth, receiver, runner,
+def test_a_receiver_answering_500_then_200_gets_the_event_on_a_retry(clock, app, client, auth, receiver, runner,
                                                                      monkeypatch):
     receiver.answer = lambda _p, n: 500 if n == 0 else 200
     add_endpoint(client, auth, receiver, "/flaky", ["account.closed"])
-    clock = freeze_clock(monkeypatch)
     pseudonym = register(client, auth)
     client.delete(f"/v1/accounts/{pseudonym}", headers=auth)
     first = deliver_once(runner)
@@ -337,11 +333,10 @@ def test_a_receiver_answering_500_then_200_gets_the_event_on_a_retry(app, client
     assert (healthy["failing"], healthy["backlog"]) == (0, 0)
 
 
-def test_a_receiver_down_for_three_days_ends_disabled_and_shown_in_status(app, client, auth, receiver, runner,
+def test_a_receiver_down_for_three_days_ends_disabled_and_shown_in_status(clock, app, client, auth, receiver, runner,
                                                                          monkeypatch):
     receiver.answer = lambda _p, _n: 503
     created = add_endpoint(client, auth, receiver, "/down", ["account.closed"])
-    clock = freeze_clock(monkeypatch)
     pseudonym = register(client, auth)
     client.delete(f"/v1/accounts/{pseudonym}", headers=auth)
     start, attempts = clock.now(), 0
@@ -374,9 +369,8 @@ def test_a_receiver_down_for_three_days_ends_disabled_and_shown_in_status(app, c
     assert receiver.requests["/down"] == before
 
 
-def test_purge_removes_deliveries_a_month_after_they_ended(app, client, auth, receiver, runner, monkeypatch):
+def test_purge_removes_deliveries_a_month_after_they_ended(clock, app, client, auth, receiver, runner, monkeypatch):
     add_endpoint(client, auth, receiver, "/p", ["account.closed"])
-    clock = freeze_clock(monkeypatch)
     for n in (1, 2):
         client.delete(f"/v1/accounts/{register(client, auth, sequence=n)}", headers=auth)
     deliver_once(runner)

@@ -102,3 +102,44 @@ def test_a_refused_command_with_json_is_one_error_object_with_a_code(runner):
     assert result.exit_code == 1
     error = json.loads(result.output)["error"]
     assert set(error) == {"code", "message"} and error["code"] and error["message"]
+
+
+# What an unexpected error's own message might hold: a name and an ID number from a row.
+LEAKY = "could not store 张三 11010519491231002X"
+
+
+def test_an_unexpected_error_in_a_command_is_one_line_without_its_message(runner, monkeypatch):
+    def broken(session):  # type: ignore[no-untyped-def]
+        raise RuntimeError(LEAKY)
+
+    monkeypatch.setattr("identity.services.platforms.list_platforms", broken)
+    result = runner.invoke(args=["admin", "platforms", "list"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: the command failed and nothing was committed: unexpected RuntimeError; its message is not shown, "
+        "as it may contain personal data"]
+    as_json = runner.invoke(args=["admin", "platforms", "list", "--json"])
+    assert as_json.exit_code == 1 and "张三" not in as_json.output and "11010519491231002X" not in as_json.output
+    assert json.loads(as_json.output)["error"]["code"] == "command_failed"
+
+
+def test_a_known_operator_error_still_prints_its_message(runner):
+    result = runner.invoke(args=["admin", "platforms", "show", "plt_nope"])
+    assert result.exit_code == 1 and "plt_nope" in result.output
+
+
+def test_an_unexpected_start_up_failure_is_one_line_without_its_message(monkeypatch, capsys):
+    from identity.cli import _build_app
+
+    def broken(settings=None):  # type: ignore[no-untyped-def]
+        raise ValueError(LEAKY)
+
+    monkeypatch.setattr("identity.create_app", broken)
+    with pytest.raises(SystemExit) as exited:
+        _build_app()
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines() == [
+        "error: the service could not be built: unexpected ValueError; its message is not shown, "
+        "as it may contain personal data"]

@@ -14,15 +14,8 @@ from sqlalchemy import text
 
 import identity.services.audit
 from identity.settings import Settings, SettingsError
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.lawful import admin, audit_events, ok
-from tests.support.people import registration
-from tests.support.sanctions import register
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
+from tests.support.people import register, registration
 
 
 def _sql(app, statement: str, **params) -> None:

@@ -10,7 +10,6 @@ import logging
 import pytest
 from nacl.public import SealedBox
 
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.lawful import admin, audit_events, audit_text, authority_key, ok, request
 from tests.support.people import registration, resident_id
 
@@ -18,11 +17,6 @@ NAME = "欧阳娜娜"
 NUMBER = resident_id(region="440305", sequence=77)
 PHONE = "+8613912345678"
 SECRETS = (NAME, NUMBER, PHONE, NUMBER[:-1], PHONE[1:])
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.support.groups import found
-from tests.support.sanctions import register
+from tests.support.people import register
 
 GROUP_DEFAULTS = {"max_groups_per_person": 10, "min_credit_to_found": 60, "credit_penalty": 20,
                   "credit_penalty_days": 365, "suspension_days": 180, "blacklist_below": 40}

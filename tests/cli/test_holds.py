@@ -7,20 +7,14 @@ import base64
 import json
 from datetime import timedelta
 
-import pytest
 from nacl.public import SealedBox
 
 from identity.clock import rfc3339
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.lawful import admin, audit_events, authority_key, ok, request
-from tests.support.sanctions import file, person_of, register
+from tests.support.people import register
+from tests.support.sanctions import file, person_of
 
 NAME = "张三"
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
 
 
 def _reveal(runner, platform, pseudonym, key_file):

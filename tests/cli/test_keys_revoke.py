@@ -11,15 +11,9 @@ from sqlalchemy import select
 
 from identity import create_app
 from identity.models import AuditEvent
+from tests.support.people import register
 from tests.support.rotation import keys, keys_json, rows
-from tests.support.tokens import Clock, FlaskHttp, header_of, introspect, issue, register
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("identity.api.tokens.utc_now", clock)
-    return clock
+from tests.support.tokens import FlaskHttp, header_of, introspect, issue
 
 
 def _kids(client) -> list[str]:  # type: ignore[no-untyped-def]

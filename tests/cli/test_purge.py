@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.support.clock import FrozenClock, freeze_clock
 from tests.support.lawful import admin, audit_events, ok
-from tests.support.people import registration
-from tests.support.sanctions import register
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
+from tests.support.people import register, registration
 
 
 def test_expired_idempotency_records_and_revoked_token_ids_go_and_live_ones_stay(app, client, runner, auth, clock):

@@ -10,14 +10,8 @@ from sqlalchemy import select
 
 from identity.clock import rfc3339
 from identity.models import AuditEvent
-from tests.support.clock import FrozenClock, freeze_clock
-from tests.support.people import registration
-from tests.support.sanctions import file, person_of, register
-
-
-@pytest.fixture
-def clock(app, monkeypatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
+from tests.support.people import register, registration
+from tests.support.sanctions import file, person_of
 
 
 def _admin(runner, *args):

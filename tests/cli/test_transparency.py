@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from tests.support.clock import freeze_clock
 from tests.support.lawful import admin, authority_key, ok, request
-from tests.support.sanctions import file, register
+from tests.support.people import register
+from tests.support.sanctions import file
 
 HAIDIAN, CHAOYANG, STATE = "PSB Haidian", "PSB Chaoyang", "State Security Bureau"
 CSL, NSL, CPL = "Cybersecurity Law art. 28", "National Security Law art. 77", "Criminal Procedure Law art. 54"
@@ -19,13 +19,13 @@ def at(*when: int) -> datetime:
 
 
 def test_a_year_of_requests_approvals_denials_reveals_and_sanctions_is_counted_exactly(
-        app, client, runner, platform, auth, tmp_path, monkeypatch):
-    clock = freeze_clock(monkeypatch, at(2026, 12, 20, 9))
+        app, client, runner, platform, auth, tmp_path, clock):
+    clock.set(at(2026, 12, 20, 9))
     _, key_file = authority_key(tmp_path)
     people = [register(client, auth, sequence=n) for n in range(1, 8)]
 
     def on(moment: datetime) -> None:
-        clock.moment = moment
+        clock.set(moment)
 
     def approve(disclosure: str) -> None:
         ok(admin(runner, "disclosures", "approve", disclosure, "--json", operator="bob"))

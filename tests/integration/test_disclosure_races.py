@@ -16,7 +16,7 @@ from identity.models import Account, DisclosureRequest, Person
 from identity.services import accounts, disclosures, holds
 from tests.integration.test_sanction_races import _engine_and_keyring, _principal, _run_together
 from tests.support.lawful import admin, ok, request
-from tests.support.sanctions import register
+from tests.support.people import register
 
 
 def test_two_reveals_racing_reveal_once(app, client, runner, auth, platform):

@@ -28,10 +28,9 @@ from sqlalchemy import func, select
 from identity.clock import rfc3339
 from identity.models import AuditEvent, CacheEpoch, Person
 from identity.settings import Settings
-from tests.support.clock import FrozenClock, freeze_clock
-from tests.support.people import registration, resident_id
+from tests.support.people import register, registration, resident_id
 from tests.support.rotation import keys, keys_json, rows, seed
-from tests.support.sanctions import file, person_of, register
+from tests.support.sanctions import file, person_of
 from tests.support.serving import running_app, served
 from tests.support.tokens import claims_of, header_of, introspect
 
@@ -75,11 +74,6 @@ def _epochs(app: Flask) -> dict[str, int]:
 
 def _audit_count(app: Flask) -> int:
     return int(rows(app, select(func.count()).select_from(AuditEvent))[0][0])
-
-
-@pytest.fixture
-def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    return freeze_clock(monkeypatch)
 
 
 @pytest.fixture

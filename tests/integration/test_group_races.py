@@ -13,7 +13,7 @@ from identity.extensions import db
 from identity.models import Group
 from tests.integration.test_races import race
 from tests.support.groups import found, headers, token_scope
-from tests.support.sanctions import register
+from tests.support.people import register
 
 REMOVED_BY_CLOSURE = {"group:create", "group:manage"}
 

@@ -1,9 +1,8 @@
 """Sanction changes racing the reads and writes that depend on them, at the service level,
 each side in its own thread and database session (SQLite or PostgreSQL).
 
-Tokens are not on this branch yet: the token-issue side is played by what `POST /v1/tokens`
-will do (read the epochs, then the person's active sanctions, then `bars_posting`). Once
-tokens are merged, the same race belongs in an HTTP test as well.
+The token-issue side is played by what `POST /v1/tokens` does below its cache: read the epochs,
+then `tokens.load_account_state`, whose `bars_posting` refuses the token.
 """
 
 from __future__ import annotations
@@ -19,10 +18,11 @@ from identity.clock import utc_now
 from identity.engine_behaviour import read_only_transactions
 from identity.errors import Conflict, IdentityErased
 from identity.models import Account, Person, Sanction
-from identity.services import accounts, epochs, sanctions
+from identity.services import accounts, epochs, sanctions, tokens
 from identity.services.authentication import Principal
 from identity.services.platforms import PlatformPolicy
-from tests.support.sanctions import file, register
+from tests.support.people import register
+from tests.support.sanctions import file
 
 
 def _principal(platform_id: str) -> Principal:
@@ -63,7 +63,6 @@ def test_a_lift_racing_a_token_issue_is_seen_whole_or_not_at_all(app, client, au
     sanction = file(client, auth, pseudonym, kind="posting_ban")
     engine, ring = _engine_and_keyring(app)
     with Session(engine) as session:
-        person_id = session.scalar(select(Account.person_id).where(Account.pseudonym == pseudonym))
         start = epochs.read_epochs(session)["access"]
     observations: list[tuple[int, bool]] = []
     lifted = threading.Event()
@@ -73,8 +72,9 @@ def test_a_lift_racing_a_token_issue_is_seen_whole_or_not_at_all(app, client, au
         for _ in range(10_000):
             with read_only_transactions(), Session(engine) as session:
                 epoch = epochs.read_epochs(session)["access"]  # first, as the token cache does
-                active = sanctions.active_on_platform(session, person_id, platform, utc_now())
-                observations.append((epoch, sanctions.bars_posting(active)))
+                state = tokens.load_account_state(session, ring, pseudonym, utc_now())
+                assert state is not None
+                observations.append((epoch, state[0].bars_posting))
             if lifted.is_set() and epoch > start:
                 return
 
@@ -91,8 +91,8 @@ def test_a_lift_racing_a_token_issue_is_seen_whole_or_not_at_all(app, client, au
     assert all(not barred for epoch, barred in observations if epoch > start)
     assert observations[-1] == (start + 1, False)
     with Session(engine) as session:
-        active = sanctions.active_on_platform(session, person_id, platform, utc_now())
-        assert not sanctions.bars_posting(active)
+        state = tokens.load_account_state(session, ring, pseudonym, utc_now())
+        assert state is not None and not state[0].bars_posting
 
 
 def test_two_lifts_racing_end_with_one_lift(app, client, auth, platform):

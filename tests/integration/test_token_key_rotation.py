@@ -16,14 +16,8 @@ from identity.models.token import MAX_TOKEN_TTL_SECONDS
 from identity.services import epochs
 from identity.services.keyring import add_key_version
 from identity.services.signing import LEEWAY_SECONDS, load_signing_keys
-from tests.support.tokens import Clock, FlaskHttp, header_of, introspect, issue, register
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("identity.api.tokens.utc_now", clock)
-    return clock
+from tests.support.people import register
+from tests.support.tokens import FlaskHttp, header_of, introspect, issue
 
 
 def _rotate(app) -> datetime:  # type: ignore[no-untyped-def]
@@ -66,9 +60,9 @@ def test_rotation_keeps_old_tokens_valid_until_they_expire_then_drops_the_old_ke
     # The old key's last token was signed before the new key's created_at: once that token's
     # longest life (and the leeway) has passed, the old key leaves the JWKS.
     leaves_at = rotated_at + timedelta(seconds=MAX_TOKEN_TTL_SECONDS + LEEWAY_SECONDS)
-    clock.now = leaves_at - timedelta(seconds=1)
+    clock.set(leaves_at - timedelta(seconds=1))
     assert old_kid in _kids(client)
-    clock.now = leaves_at
+    clock.set(leaves_at)
     assert _kids(client) == [new_kid]
     assert introspect(client, auth, old_token) == {"active": False}
     with pytest.raises(InvalidToken):
@@ -85,7 +79,7 @@ def test_the_signing_key_set_at_service_level(app):
         db.session.flush()
         epochs.bump(db.session(), "keys")
         after = load_signing_keys(db.session(), runtime().keyring_cache.get(
-            db.session(), epochs.read_epochs(db.session())["keys"]))
+            epochs.read_epochs(db.session())["keys"], db.session()))
         created = db.session.scalar(select(KeyVersion.created_at).where(KeyVersion.kind == "signing",
                                                                         KeyVersion.state == "primary"))
         old = next(k for k in after._keys if k.kid == only.kid)

@@ -19,8 +19,8 @@ import pytest
 
 from identity.settings import Settings
 from tests.conftest import PG_URL, make_settings
+from tests.support.people import register
 from tests.support.rotation import REPO, admin_env
-from tests.support.sanctions import register
 from tests.support.tokens import file_sanction
 from tests.support.webhooks import WEBHOOK_SCOPES, add_endpoint, receiving
 

@@ -1,4 +1,4 @@
-"""Helpers for sanction tests: register through the API, file, read the person row."""
+"""Helpers for sanction tests: file through the API, read the person row."""
 
 from __future__ import annotations
 
@@ -9,13 +9,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from identity.models import Account, Person
-from tests.support.people import registration
-
-
-def register(client: FlaskClient, headers: dict[str, str], **kwargs: Any) -> str:
-    response = client.post("/v1/registrations", json=registration(**kwargs), headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["pseudonym"])
 
 
 def file(client: FlaskClient, headers: dict[str, str], pseudonym: str, kind: str = "posting_ban",

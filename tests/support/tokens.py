@@ -1,44 +1,18 @@
-"""Helpers for token tests: accounts, sanctions filed straight into the database (as the
-sanctions feature does: the row plus an `access` epoch bump), a movable clock, forged tokens,
-and an HTTP stand-in that lets realname_identity_client talk to the Flask test client."""
+"""Helpers for token tests: sanctions filed and lifted through `services.sanctions`, forged
+tokens, and an HTTP stand-in that lets realname_identity_client talk to the Flask test client."""
 
 from __future__ import annotations
 
 import base64
 import json
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
-
-from tests.support.people import registration
-
-
-class Clock:
-    """A settable `utc_now` for the token routes."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    def timestamp(self) -> float:
-        return self.now.timestamp()
-
-
-def register(client: FlaskClient, headers: dict[str, str], sequence: int = 1, **extra: Any) -> str:
-    response = client.post("/v1/registrations", json=registration(sequence=sequence, **extra), headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["pseudonym"]
 
 
 def issue(client: FlaskClient, headers: dict[str, str], pseudonym: str, **body: Any) -> dict[str, Any]:
@@ -53,34 +27,45 @@ def introspect(client: FlaskClient, headers: dict[str, str], token: str) -> dict
     return response.get_json()
 
 
+def _platform_principal(platform_id: str) -> Any:
+    from identity.services.authentication import Principal
+    from identity.services.platforms import PlatformPolicy
+
+    return Principal(key_id="key_tests", platform_id=platform_id, scopes=frozenset({"sanctions:write"}),
+                     policy=PlatformPolicy())
+
+
 def file_sanction(app: Flask, pseudonym: str, kind: str, *, expires_at: datetime | None = None) -> str:
-    from identity.clock import utc_now
+    """File a sanction through `services.sanctions`, as POST /v1/sanctions does, at the app's clock."""
+    from sqlalchemy import select
+
+    from identity.cli.command_boundary import keyring, runtime
     from identity.extensions import db
-    from identity.models import Account, Sanction
-    from identity.services import epochs
+    from identity.models import Account
+    from identity.services import sanctions
 
     with app.app_context():
-        account = db.session.query(Account).filter_by(pseudonym=pseudonym).one()
-        sanction = Sanction(id="snc_" + uuid.uuid4().hex[:26], platform_id=account.platform_id,
-                            person_id=account.person_id, account_id=account.id, kind=kind, reason_code="spam",
-                            scope="platform", created_at=utc_now(), expires_at=expires_at)
-        db.session.add(sanction)
-        epochs.bump(db.session(), "access")
+        platform_id = db.session.scalar(select(Account.platform_id).where(Account.pseudonym == pseudonym))
+        assert platform_id is not None
+        filing = sanctions.Filing(pseudonym=pseudonym, kind=kind, reason_code="spam", evidence_ref="report-1",
+                                  expires_at=expires_at)
+        view = sanctions.file(db.session(), keyring(), _platform_principal(platform_id), filing,
+                              runtime().clock.now())
         db.session.commit()
-        return sanction.id
+        return view.sanction.id
 
 
 def lift_sanction(app: Flask, sanction_id: str) -> None:
-    from identity.clock import utc_now
+    from identity.cli.command_boundary import keyring, runtime
     from identity.extensions import db
     from identity.models import Sanction
-    from identity.services import epochs
+    from identity.services import sanctions
 
     with app.app_context():
         sanction = db.session.get(Sanction, sanction_id)
         assert sanction is not None
-        sanction.lifted_at, sanction.lift_reason = utc_now(), "appeal upheld"
-        epochs.bump(db.session(), "access")
+        sanctions.lift(db.session(), keyring(), _platform_principal(sanction.platform_id), sanction_id,
+                       "appeal upheld", runtime().clock.now())
         db.session.commit()
 
 

@@ -14,9 +14,8 @@ from sqlalchemy import select
 from identity.errors import VerificationUnavailable
 from identity.extensions import db
 from identity.models import VerificationSession
-from tests.support.clock import freeze_clock
-from tests.support.people import resident_id
-from tests.support.sanctions import file, register
+from tests.support.people import register, resident_id
+from tests.support.sanctions import file
 from tests.support.verification import (
     RETURN_URL,
     create_session,
@@ -171,9 +170,8 @@ def test_five_refused_submissions_end_the_session_and_the_link(app, client, foru
     assert page.status_code == 410 and "the form was refused 5 times" in page.get_data(as_text=True)
 
 
-def test_an_expired_link_answers_410(client, forum, monkeypatch):
+def test_an_expired_link_answers_410(clock, client, forum, monkeypatch):
     _, headers = forum
-    clock = freeze_clock(monkeypatch)
     session = create_session(client, headers)
     clock.advance(minutes=31)
     assert client.get(page_path(session)).status_code == 410

@@ -21,7 +21,8 @@ from identity.services.authentication import Principal
 from identity.services.platforms import PlatformPolicy
 from identity.services.registration import Boundary, Registrar, RegistrationRequest, register_person
 from identity.verifiers import DOCUMENT_CHECKED, Verification
-from tests.support.sanctions import file, register
+from tests.support.people import register
+from tests.support.sanctions import file
 
 NUMBER = "11010519491231002X"
 NAME = "张三"
@@ -74,7 +75,7 @@ class Units:
     def boundary(self, app: Flask, *, final_commits: bool = True) -> Boundary:
         cache = app.extensions["identity"].keyring_cache
         return Boundary(apart=self.unit("apart"), final=self.unit("final", commit=final_commits),
-                        keyring=lambda session: cache.get(session, 0))
+                        keyring=lambda session: cache.get(0, session))
 
     def count(self, model: type, *where: Any) -> int:
         with self.sessions() as session:
