@@ -36,7 +36,8 @@ def register(caller: Principal, request: registration.RegistrationRequest) -> Ac
 
 def request_boundary() -> registration.Boundary:
     return registration.Boundary(apart=_committed_now, final=_committed_by_the_request,
-                                 keyring=_request_keyring, mismatches_epoch=request_epochs().get("mismatches"))
+                                 keyring=_request_keyring, mismatches_epoch=request_epochs().get("mismatches"),
+                                 clock=current_time)
 
 
 def _request_keyring(_session: Session) -> Keyring:

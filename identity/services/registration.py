@@ -364,13 +364,15 @@ class Boundary:
 
     `keyring(session)` gives the keyring as of this call (the API: under the request's `keys`
     epoch). `mismatches_epoch` is the `mismatches` epoch read before anything it guards, which
-    lets the registrar's `clear_platforms` answer from memory; None counts every time.
+    lets the registrar's `clear_platforms` answer from memory; None counts every time. `clock`
+    stamps a mismatch when the authority has answered, which may be long after `now`.
     """
 
     apart: UnitOfWork
     final: UnitOfWork
     keyring: Callable[[Session], Keyring]
     mismatches_epoch: int | None = None
+    clock: Callable[[], datetime] = utc_now
 
 
 def register_person(registrar: Registrar, boundary: Boundary, caller: Principal, request: RegistrationRequest,
@@ -424,7 +426,7 @@ def register_person(registrar: Registrar, boundary: Boundary, caller: Principal,
         # so this raises RateLimited instead if racing mismatches reached a limit meanwhile.
         with boundary.apart() as session:
             mismatches.record(session, boundary.keyring(session), caller, limit, references,
-                              mismatch.extra.get("_source", "authority"), utc_now(), counted=not caller.sandbox)
+                              mismatch.extra.get("_source", "authority"), boundary.clock(), counted=not caller.sandbox)
         raise
 
 
