@@ -111,13 +111,15 @@ def test_a_worker_killed_mid_delivery_loses_nothing_when_restarted(app, client, 
 
 
 @pytest.mark.skipif(not PG_URL, reason="several workers at once run on PostgreSQL (set IDENTITY_TEST_DATABASE_URL)")
-def test_two_workers_at_once_deliver_each_event_exactly_once(app, client, platforms, settings):
+def test_two_workers_at_once_deliver_each_event_exactly_once(app, client, platforms, settings, clock):
     platform = platforms.create("forum")
     auth = platforms.headers(platform, WEBHOOK_SCOPES)
     with receiving() as receiver:
         receiver.answer = lambda _path, _n: (time.sleep(0.01), 200)[1]  # long enough for both to take a share
         add_endpoint(client, auth, receiver, "/hooks", ["account.closed", "sanction.expired"])
         events = store_events(app, platform, 400)
+        # Filed two minutes ago by the app's clock, for one minute: expired by the workers' wall clock.
+        clock.set(datetime.now(UTC) - timedelta(minutes=2))
         expired = [file_sanction(app, register(client, auth, sequence=n), "posting_ban",
                                  expires_at=datetime.now(UTC) - timedelta(minutes=1)) for n in range(1, 21)]
         workers = [spawn_worker(settings, "--once", "--batch-size", "20") for _ in range(2)]
