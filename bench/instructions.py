@@ -33,11 +33,12 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Not a group closure: it files sanctions, whose lazy loads under `populate_existing` call
 # functools.reduce in every request (see below), so its count cannot be isolated this way.
-SCENARIOS = ("bare", "floor", "register", "account_read", "token_issue", "introspect", "group_create")
+SCENARIOS = ("bare", "floor", "register", "account_read", "token_issue", "introspect", "group_create", "page_get")
 # Issue 15: the most instructions a request may cost, as a multiple of `bare` in the same run.
 BARE_TARGETS = {"floor": 1.5, "account_read": 3.0, "introspect": 3.0, "token_issue": 3.5, "register": 8.0}
 WARMUP = 50  # unmeasured: caches filled, statements compiled
@@ -72,7 +73,7 @@ def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]]
     """`count` WSGI environs for the scenario, and the status every answer must have."""
     from werkzeug.test import EnvironBuilder
 
-    from bench.scenarios import MANY_GROUPS, person_number
+    from bench.scenarios import MANY_GROUPS, PAGE_POLICY, person_number
     from tests.conftest import Platforms
     from tests.support.groups import GROUP_SCOPES
     from tests.support.people import registration
@@ -87,6 +88,14 @@ def _environs(app: Any, scenario: str, count: int) -> tuple[list[dict[str, Any]]
 
     if scenario == "floor":
         return [build(path="/healthz") for _ in range(count)], "200 OK"
+    if scenario == "page_get":
+        # As bench.http's page_get: the form over sessions created first, a person's first visit
+        # (no cookie), in turn over as many sessions as that scenario makes.
+        page_auth = platforms.headers(platforms.create(**PAGE_POLICY), ("registrations:write",))
+        body = {"return_url": PAGE_POLICY["return_urls"][0], "state": "bench"}
+        paths = [urlsplit(client.post("/v1/verification-sessions", json=body, headers=page_auth).get_json()["url"]).path
+                 for _ in range(200)]
+        return [build(path=paths[n % len(paths)]) for n in range(count)], "200 OK"
     if scenario == "register":
         return [build(path="/v1/registrations", method="POST", json=registration(person_number(1, n)), headers=auth)
                 for n in range(count)], "201 CREATED"

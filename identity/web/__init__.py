@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+from typing import Any
 
 from flask import Flask, Request, g
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import Babel, Domain
+from itsdangerous import URLSafeTimedSerializer
 
 from identity.process_state import Runtime
 
@@ -39,6 +41,15 @@ class PageOnlySessions(SecureCookieSessionInterface):
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+        self._serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] = ((), None)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's own serializer, built once per set of keys rather than twice a request (to open
+        the cookie and again to save it; each build also test-serialises `{}`)."""
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        if keys != self._serializer[0]:
+            self._serializer = (keys, super().get_signing_serializer(app))
+        return self._serializer[1]
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if not request.path.startswith(self.prefix):
