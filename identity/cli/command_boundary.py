@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 import click
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from identity.availability import DATABASE_UNAVAILABLE, schema_behind_message, unreachable_message
 from identity.crypto.keyring import Keyring
@@ -30,6 +32,19 @@ class Outcome:
     text: str
     data: dict[str, Any] = field(default_factory=dict)
     exit_code: int = 0
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One short transaction inside a long command (a batch, a claim): commits when the block
+    ends, rolls back if it raises. The shape `services/maintenance_lock.UnitOfWork` expects."""
+    session = db.session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def runtime() -> Runtime:

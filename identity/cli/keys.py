@@ -1,6 +1,6 @@
 """`identity-admin keys status|rotate|verify|retire|revoke`: thin over `services.key_rotation`.
 
-Long jobs commit batch by batch (each its own transaction, through `transaction`), print
+Long jobs commit batch by batch (each its own transaction, through `command_boundary.unit_of_work`), print
 progress on stderr (a live line on a terminal, a plain line per batch otherwise), and can be
 killed at any moment: the same command resumes. stdout carries only the outcome, so `--json`
 prints exactly one object.
@@ -17,7 +17,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from identity.cli.command_boundary import Outcome, current_time, operator_command, runtime
+from identity.cli.command_boundary import Outcome, current_time, operator_command, runtime, unit_of_work
 from identity.cli.confirmation import confirm, destroying
 from identity.clock import rfc3339
 from identity.engine_behaviour import read_only_transactions
@@ -28,18 +28,6 @@ from identity.services import key_rotation, maintenance_lock
 from identity.services.operators import CLI_OPERATOR
 
 group = AppGroup("keys", help="Key versions: status, rotation, verification, retirement, revocation.")
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """One unit of work: commits when the block ends, rolls back if it raises."""
-    session = db.session()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 @contextmanager
@@ -127,7 +115,7 @@ def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
     if stage and kind != "root":
         raise OperatorError("--stage applies to root rotation only")
     if kind == "signing":
-        signing = key_rotation.rotate_signing(transaction, cache, owner=owner, actor=CLI_OPERATOR, now=current_time())
+        signing = key_rotation.rotate_signing(unit_of_work, cache, owner=owner, actor=CLI_OPERATOR, now=current_time())
         text = f"signing key v{signing.version} is primary: new tokens are signed with it."
         if signing.previous is not None and signing.previous_verifies_until is not None:
             text += (f"\nsigning key v{signing.previous} stays in the JWKS and verifies its tokens until "
@@ -136,7 +124,7 @@ def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
                               "previous_verifies_until": rfc3339(signing.previous_verifies_until)})
     if kind == "root":
         path = runtime().settings.root_key_file
-        root = key_rotation.rotate_root(transaction, cache, path, owner=owner, actor=CLI_OPERATOR, stage_only=stage)
+        root = key_rotation.rotate_root(unit_of_work, cache, path, owner=owner, actor=CLI_OPERATOR, stage_only=stage)
         data = {"kind": "root", "root_key_id": root.root_key_id, "file": str(root.file), "lines": root.lines,
                 "reencrypted": root.reencrypted, "staged_only": root.staged_only, "resumed": root.resumed}
         if root.staged_only:
@@ -151,7 +139,7 @@ def rotate(kind: str, batch_size: int, pause: float, stage: bool) -> Outcome:
             "line but the first.", data)
     printer = ProgressPrinter()
     try:
-        report = key_rotation.rotate_records(transaction, cache, kind, owner=owner, actor=CLI_OPERATOR,
+        report = key_rotation.rotate_records(unit_of_work, cache, kind, owner=owner, actor=CLI_OPERATOR,
                                              clock=runtime().clock.now, batch_size=batch_size, pause=pause,
                                              progress=printer)
     except KeyboardInterrupt:
@@ -180,7 +168,7 @@ def verify(batch_size: int) -> Outcome:
     db.session.commit()
     cache = runtime().keyring_cache
     report = key_rotation.verify_records(read_transaction, cache, batch_size=batch_size)
-    with transaction() as session:
+    with unit_of_work() as session:
         key_rotation.record_verification(session, cache, report, actor=CLI_OPERATOR)
     summary = (f"{report.records:,} records: {report.decrypted:,} decrypted, {report.indexes:,} indexes match; "
                f"{report.keys} keys open under the root key file"
@@ -205,8 +193,8 @@ def retire(kind: str, version: int, yes: bool) -> Outcome:
     confirm(f"Destroy {kind} key v{version} for good? Backups taken under it will no longer open.", yes)
     db.session.commit()
     cache, owner = runtime().keyring_cache, maintenance_lock.new_owner()
-    with maintenance_lock.held(transaction, maintenance_lock.KEYS_LOCK, owner):
-        with transaction() as session:
+    with maintenance_lock.held(unit_of_work, maintenance_lock.KEYS_LOCK, owner):
+        with unit_of_work() as session:
             key, newly = key_rotation.retire_key(session, cache, kind, version, actor=CLI_OPERATOR, now=current_time())
             retired_at = key.retired_at
     data = {"kind": kind, "version": version, "state": "retired", "retired_at": rfc3339(retired_at)}
@@ -228,10 +216,10 @@ def revoke(kind: str, version: int, compromised: bool, yes: bool) -> Outcome:
                             "normal way, `keys rotate signing` and `keys retire` it after its JWKS window")
     # No key-operation lock: an emergency must not wait for an hours-long data rotation, and this
     # touches one signing row only (its own row lock orders it against a signing rotation).
-    with transaction() as session:
+    with unit_of_work() as session:
         key_rotation.check_signing_revocation(session, version)
     confirm(f"Revoke signing key v{version} now? Every token it signed stops working at once.", yes)
-    with transaction() as session:
+    with unit_of_work() as session:
         revoked = key_rotation.revoke_signing_key(session, runtime().keyring_cache, version, actor=CLI_OPERATOR,
                                                   now=current_time())
     data = {"kind": kind, "version": version, "kid": revoked.kid, "state": "retired",

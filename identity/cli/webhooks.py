@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.orm import Session
 
-from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command, runtime
+from identity.cli.command_boundary import Outcome, current_time, keyring, operator_command, runtime, unit_of_work
 from identity.clock import rfc3339
 from identity.extensions import db
 from identity.services.webhooks import delivery, status
 from identity.services.webhooks.worker import Worker
 
 group = AppGroup("webhooks", help="Deliver webhook events; show endpoints, backlog and failures.")
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """One short unit of work: commits when the block ends, rolls back if it raises."""
-    session = db.session()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 @group.command("deliver")
@@ -50,7 +35,7 @@ def deliver(once: bool, batch_size: int, concurrency: int, lease_seconds: int, i
     """Post the outbox's events to the platforms' endpoints until stopped (SIGTERM or Ctrl-C stop it
     after the batch in flight). Several may run at once on PostgreSQL; on SQLite run one."""
     settings = runtime().settings
-    worker = Worker(uow=transaction, keyring=keyring, clock=current_time,
+    worker = Worker(uow=unit_of_work, keyring=keyring, clock=current_time,
                     transport=delivery.Transport(allow_private=settings.webhook_allow_private,
                                                  pool_size=concurrency),
                     batch=batch_size, concurrency=concurrency, lease=timedelta(seconds=lease_seconds),
