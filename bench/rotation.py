@@ -55,7 +55,8 @@ def _admin(env: dict[str, str], *args: str) -> tuple[dict[str, Any], float]:
     return json.loads(out), usage.ru_maxrss / 1024
 
 
-def _fresh_database(base_url: str | None, workdir: Path) -> tuple[str, Any]:
+def fresh_database(base_url: str | None, workdir: Path) -> tuple[str, Any]:
+    """A SQLite file in `workdir`, or a new PostgreSQL database beside `base_url`'s; with its drop."""
     if base_url is None or base_url.startswith("sqlite"):
         return f"sqlite:///{workdir / 'bench.sqlite3'}", None
     name = f"identity_bench_{uuid.uuid4().hex[:10]}"
@@ -105,7 +106,7 @@ def bench_size(records: int, base_url: str | None, batch_size: int) -> dict[str,
         workdir = Path(tmp)
         root_keys = workdir / "root.keys"
         generate_root_key_file(root_keys)
-        url, drop = _fresh_database(base_url, workdir)
+        url, drop = fresh_database(base_url, workdir)
         try:
             env = _env(url, root_keys, workdir)
             _admin(env, "db", "upgrade")

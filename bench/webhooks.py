@@ -26,18 +26,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import urllib3
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.rotation import fresh_database  # noqa: E402
 from identity.crypto.root_keys import generate_root_key_file  # noqa: E402
 from identity.settings import Settings  # noqa: E402
 
@@ -115,22 +113,6 @@ def baseline(receiver: Receiver, body: bytes, requests: int, threads: int) -> fl
     return receiver.rate()[1]
 
 
-def _fresh_database(base_url: str | None, workdir: Path) -> tuple[str, Any]:
-    if base_url is None or base_url.startswith("sqlite"):
-        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
-    name = f"identity_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(base_url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def _admin(env: dict[str, str], *args: str) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-c", "from identity.cli import main; main()", *args, "--json"],
                           env=env, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -169,7 +151,7 @@ def bench(base_url: str | None, events: int, worker_counts: list[int], concurren
         workdir = Path(tmp)
         root_keys = workdir / "root.keys"
         generate_root_key_file(root_keys)
-        url, drop = _fresh_database(base_url, workdir)
+        url, drop = fresh_database(base_url, workdir)
         try:
             env = {**os.environ, "IDENTITY_DATABASE_URL": url, "IDENTITY_ROOT_KEY_FILE": str(root_keys),
                    "IDENTITY_INSTANCE_PATH": str(workdir), "IDENTITY_LOG_LEVEL": "WARNING",
