@@ -78,6 +78,19 @@ class Receiver:
         handler.end_headers()
 
 
+def _serving(server: ThreadingHTTPServer, receiver: Receiver) -> Iterator[Receiver]:
+    """Serve on a thread until the caller's block ends; the receiver learns the bound port."""
+    server.daemon_threads = True
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextmanager
 def receiving(receiver: Receiver | None = None) -> Iterator[Receiver]:
     receiver = receiver or Receiver()
@@ -92,15 +105,7 @@ def receiving(receiver: Receiver | None = None) -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
-    server.daemon_threads = True
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from _serving(server, receiver)
 
 
 def add_endpoint(client: FlaskClient, auth: dict[str, str], receiver: Receiver, path: str,
@@ -170,12 +175,4 @@ def receiving_tls(cert_file: str, key_file: str) -> Iterator[Receiver]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.daemon_threads = True
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from _serving(server, receiver)
